@@ -1,0 +1,1 @@
+"""fitvault: your Fitbit / Google Health data in a local DuckDB vault."""

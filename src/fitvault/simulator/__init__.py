@@ -1,0 +1,1 @@
+"""A faithful local simulator of the APIs fitvault reads, rendered from one synthetic person."""

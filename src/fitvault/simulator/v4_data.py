@@ -1,0 +1,428 @@
+"""The world's data as Google Health API v4 JSON: point rendering, paging and roll-ups.
+
+Pure functions of the world: no HTTP here. Each stored type becomes a ``Collection`` whose
+points are ordered by a key (newest first on the wire) and filtered on physical or civil time.
+Heart-rate pages are rendered from arrays straight to JSON text because they are most of the
+bytes the API serves.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from fitvault._time import format_duration
+from fitvault.catalog import DataType, RecordKind
+from fitvault.simulator.filters import Filter, bounds
+from fitvault.simulator.model import I64, SleepSession
+from fitvault.simulator.world import World
+
+DAY = 86_400
+MAX_OFFSET = 14 * 3600  # civil bounds may sit this far from physical ones
+FAR = 1 << 62
+
+
+@cache
+def _date_json(days: int) -> str:
+    d = dt.date(1970, 1, 1) + dt.timedelta(days=days)
+    return f'{{"year":{d.year},"month":{d.month},"day":{d.day}}}'
+
+
+@cache
+def _time_json(sod: int) -> str:
+    """TimeOfDay with zero fields omitted (midnight renders as ``{}``)."""
+    h, rem = divmod(sod, 3600)
+    m, s = divmod(rem, 60)
+    parts = [f'"{k}":{v}' for k, v in (("hours", h), ("minutes", m), ("seconds", s)) if v]
+    return "{" + ",".join(parts) + "}"
+
+
+def civil_json(t: int, offset: int) -> str:
+    local = t + offset
+    return f'{{"date":{_date_json(local // DAY)},"time":{_time_json(local % DAY)}}}'
+
+
+def date_dict(d: dt.date) -> dict[str, int]:
+    return {"year": d.year, "month": d.month, "day": d.day}
+
+
+def iso(t: np.ndarray) -> list[str]:
+    return [s + "Z" for s in np.datetime_as_string(t.astype("datetime64[s]"), unit="s").tolist()]
+
+
+def iso1(t: int) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One data type's points as served: ``order`` ascending and unique (the cursor axis)."""
+
+    dtype: DataType
+    order: I64  # seconds (days for daily types)
+    phys: I64  # compared with physical filter literals (seconds)
+    civil: I64  # compared with civil literals (local seconds; days*86400 for daily)
+    render: Callable[[np.ndarray, bool], list[str]]  # indices (newest first), reconciled?
+    scan_limit: int  # how much of the order axis one request examines
+    lower_slack: int = 0  # order may precede phys by up to this much (sessions)
+
+
+def _source_json(device: str, method: str) -> str:
+    return (
+        f'"dataSource":{{"recordingMethod":"{method}","device":{{"displayName":"{device}"}},'
+        '"platform":"FITBIT"}'
+    )
+
+
+def heart_rate_collection(world: World, dtype: DataType) -> Collection:
+    hr = world.heart_rate()
+    t, bpm, off = hr.t, hr.bpm, hr.offset_s
+    source = _source_json(world.person.device, "PASSIVELY_MEASURED")
+
+    def render(idx: np.ndarray, reconciled: bool) -> list[str]:
+        head = "{" if reconciled else "{" + source + ","
+        ts, bs, os_ = t[idx], bpm[idx].tolist(), off[idx].tolist()
+        out = []
+        for pt, t_i, b, o in zip(iso(ts), ts.tolist(), bs, os_, strict=True):
+            out.append(
+                f'{head}"heartRate":{{"sampleTime":{{"physicalTime":"{pt}","utcOffset":"{o}s",'
+                f'"civilTime":{civil_json(t_i, o)}}},"beatsPerMinute":"{b}"}}}}'
+            )
+        return out
+
+    local = t + off
+    return Collection(dtype, t, t, local, render, scan_limit=DAY // 2)
+
+
+def steps_collection(world: World, dtype: DataType) -> Collection:
+    st = world.steps()
+    start, count, off = st.start, st.count, st.offset_s
+    source = _source_json(world.person.device, "PASSIVELY_MEASURED")
+
+    def render(idx: np.ndarray, reconciled: bool) -> list[str]:
+        head = "{" if reconciled else "{" + source + ","
+        s = start[idx]
+        out = []
+        for a, b, s_i, c, o in zip(
+            iso(s), iso(s + 60), s.tolist(), count[idx].tolist(), off[idx].tolist(), strict=True
+        ):
+            out.append(
+                f'{head}"steps":{{"interval":{{"startTime":"{a}","startUtcOffset":"{o}s",'
+                f'"endTime":"{b}","endUtcOffset":"{o}s","civilStartTime":{civil_json(s_i, o)},'
+                f'"civilEndTime":{civil_json(s_i + 60, o)}}},"count":"{c}"}}}}'
+            )
+        return out
+
+    return Collection(dtype, start, start, start + off, render, scan_limit=31 * DAY)
+
+
+def _stage_json(start: int, end: int, off: int, stage: str, stamp: str | None) -> dict[str, Any]:
+    out = {
+        "startTime": iso1(start),
+        "startUtcOffset": format_duration(off),
+        "endTime": iso1(end),
+        "endUtcOffset": format_duration(off),
+        "type": stage,
+    }
+    if stamp:
+        out["createTime"] = out["updateTime"] = stamp
+    return out
+
+
+def sleep_json(world: World, s: SleepSession) -> dict[str, Any]:
+    """One sleep session as a ``Sleep`` message (summary computed like the service does)."""
+    created = iso1(s.created_s)
+    minutes = s.minutes_by_stage
+    stages = [
+        _stage_json(st.start_s, st.end_s, world.offset_at(st.start_s), st.stage, created)
+        for st in s.stages
+    ]
+    asleep_stages = ("LIGHT", "DEEP", "REM") if s.sleep_type == "STAGES" else ("ASLEEP",)
+    first_asleep = next((st.start_s for st in s.stages if st.stage in asleep_stages), s.end_s)
+    last_asleep = max((st.end_s for st in s.stages if st.stage in asleep_stages), default=s.end_s)
+    counts: dict[str, int] = {}
+    for st in s.stages:
+        counts[st.stage] = counts.get(st.stage, 0) + 1
+    order = (
+        ("AWAKE", "LIGHT", "DEEP", "REM")
+        if s.sleep_type == "STAGES"
+        else ("AWAKE", "RESTLESS", "ASLEEP")
+    )
+    summary = {
+        "minutesInSleepPeriod": str((s.end_s - s.start_s) // 60),
+        "minutesAfterWakeUp": str((s.end_s - last_asleep) // 60),
+        "minutesToFallAsleep": str((first_asleep - s.start_s) // 60),
+        "minutesAsleep": str(sum(minutes.get(k, 0) for k in asleep_stages)),
+        "minutesAwake": str(minutes.get("AWAKE", 0)),
+        "stagesSummary": [
+            {"type": k, "minutes": str(minutes.get(k, 0)), "count": str(counts.get(k, 0))}
+            for k in order
+            if k in counts
+        ],
+    }
+    metadata: dict[str, Any] = {
+        "stagesStatus": "SUCCEEDED" if s.sleep_type == "STAGES" else "REJECTED_NAP",
+        "processed": True,
+    }
+    if s.main_sleep:
+        metadata["mainSleep"] = True
+    if s.nap:
+        metadata["nap"] = True
+    return {
+        "interval": {
+            "startTime": iso1(s.start_s),
+            "startUtcOffset": format_duration(s.start_offset_s),
+            "endTime": iso1(s.end_s),
+            "endUtcOffset": format_duration(s.end_offset_s),
+        },
+        "type": s.sleep_type,
+        "stages": stages,
+        "metadata": metadata,
+        "summary": summary,
+        "createTime": created,
+        "updateTime": iso1(s.updated_s),
+    }
+
+
+def point_name(world: World, dtype: DataType, point_id: int) -> str:
+    return f"users/{world.person.health_user_id}/dataTypes/{dtype.name}/dataPoints/{point_id}"
+
+
+def sleep_collection(world: World, dtype: DataType) -> Collection:
+    sessions = world.sleep()
+    start = np.array([s.start_s for s in sessions], dtype=np.int64)
+    end = np.array([s.end_s for s in sessions], dtype=np.int64)
+    end_off = np.array([s.end_offset_s for s in sessions], dtype=np.int64)
+    source = msgspec.json.decode(
+        ("{" + _source_json(world.person.device, "DERIVED") + "}").encode()
+    )["dataSource"]
+
+    def render(idx: np.ndarray, reconciled: bool) -> list[str]:
+        out = []
+        for i in idx.tolist():
+            s = sessions[i]
+            name = point_name(world, dtype, s.id)
+            point: dict[str, Any] = (
+                {"dataPointName": name} if reconciled else {"name": name, "dataSource": source}
+            )
+            point["sleep"] = sleep_json(world, s)
+            out.append(msgspec.json.encode(point).decode())
+        return out
+
+    return Collection(
+        dtype, start, end, end + end_off, render, scan_limit=400 * DAY, lower_slack=2 * DAY
+    )
+
+
+def rhr_collection(world: World, dtype: DataType) -> Collection:
+    values = world.resting_heart_rate()
+    days = np.array([(v.date - dt.date(1970, 1, 1)).days for v in values], dtype=np.int64)
+
+    def render(idx: np.ndarray, reconciled: bool) -> list[str]:
+        head = "{" if reconciled else "{" + _source_json(world.person.device, "DERIVED") + ","
+        out = []
+        for i in idx.tolist():
+            v = values[i]
+            out.append(
+                f'{head}"dailyRestingHeartRate":{{"date":{_date_json(int(days[i]))},'
+                f'"beatsPerMinute":"{v.value}","dailyRestingHeartRateMetadata":'
+                '{"calculationMethod":"WITH_SLEEP"}}}'
+            )
+        return out
+
+    return Collection(dtype, days, days * DAY, days * DAY, render, scan_limit=10_000)
+
+
+BUILDERS: dict[str, Callable[[World, DataType], Collection]] = {
+    "heart-rate": heart_rate_collection,
+    "steps": steps_collection,
+    "sleep": sleep_collection,
+    "daily-resting-heart-rate": rhr_collection,
+}
+
+
+def _empty(dtype: DataType) -> Collection:
+    nothing = np.zeros(0, dtype=np.int64)
+    return Collection(dtype, nothing, nothing, nothing, lambda idx, rec: [], scan_limit=FAR)
+
+
+def collection(world: World, dtype: DataType) -> Collection:
+    """The world's points of a type; types the world does not model have none."""
+    build = BUILDERS.get(dtype.name)
+    return build(world, dtype) if build else _empty(dtype)
+
+
+# --- paging -------------------------------------------------------------------------------
+
+
+def _to_axis(value: object, civil: bool, daily: bool) -> int:
+    """A filter literal on the whole-seconds axis the collection compares with.
+
+    Rounding up keeps both comparisons exact for whole-second data: t >= x ⇔ t >= ⌈x⌉ and
+    t < x ⇔ t < ⌈x⌉.
+    """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return math.ceil(value.timestamp())
+    assert isinstance(value, dt.date)
+    return (value - dt.date(1970, 1, 1)).days * DAY
+
+
+def select(
+    col: Collection, flt: Filter | None, page_size: int, cursor: int | None
+) -> tuple[np.ndarray, int | None]:
+    """Indices of one page, newest first, and the next cursor (None = done).
+
+    The server examines at most ``scan_limit`` of the order axis per request, so sparse
+    stretches give short or empty pages that still carry a token; a full page always carries
+    a token (no look-ahead), so the last page of an exact multiple is ``{}``.
+    """
+    daily = col.dtype.kind is RecordKind.DAILY
+    groups = flt.groups if flt else ((),)
+    civil = bool(flt and flt.civil)
+    lo_axis, hi_axis = FAR, -FAR
+    for group in groups:
+        lo, hi = bounds(group)
+        lo_s = _to_axis(lo, civil, daily) if lo is not None else -FAR
+        hi_s = _to_axis(hi, civil, daily) if hi is not None else FAR
+        slack = MAX_OFFSET if civil else 0
+        lo_axis = min(lo_axis, lo_s - slack - col.lower_slack)
+        hi_axis = max(hi_axis, hi_s + slack)
+    scale = DAY if daily else 1
+    lo_order = max(lo_axis // scale, -FAR) if lo_axis > -FAR else -FAR
+    hi_order = -(-hi_axis // scale) if hi_axis < FAR else FAR
+    upper = min(cursor if cursor is not None else FAR, hi_order)
+    if upper >= FAR:
+        upper = int(col.order[-1]) + 1 if len(col.order) else 0
+    scan_lo = max(upper - col.scan_limit, lo_order)
+    a, b = np.searchsorted(col.order, [scan_lo, upper], side="left")
+    idx = np.arange(b - 1, a - 1, -1)
+    if flt is not None and len(idx):
+        values = col.civil[idx] if civil else col.phys[idx]
+        mask = np.zeros(len(idx), dtype=bool)
+        for group in groups:
+            lo, hi = bounds(group)
+            m = np.ones(len(idx), dtype=bool)
+            if lo is not None:
+                m &= values >= _to_axis(lo, civil, daily)
+            if hi is not None:
+                m &= values < _to_axis(hi, civil, daily)
+            mask |= m
+        idx = idx[mask]
+    if len(idx) >= page_size:
+        idx = idx[:page_size]
+        return idx, int(col.order[idx[-1]])
+    if scan_lo > lo_order and scan_lo > (int(col.order[0]) if len(col.order) else FAR):
+        return idx, scan_lo
+    return idx, None
+
+
+def page_body(fragments: Sequence[str], token: str | None, key: str = "dataPoints") -> bytes:
+    """Assemble a page; proto3 JSON omits an empty list and an empty token (``{}``)."""
+    parts = []
+    if fragments:
+        parts.append(f'"{key}":[' + ",".join(fragments) + "]")
+    if token:
+        parts.append(f'"nextPageToken":"{token}"')
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+def make_token(cursor: int, binding: str) -> str:
+    raw = msgspec.json.encode({"c": cursor, "b": binding})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_token(token: str, binding: str) -> int:
+    """The cursor in a page token; ValueError if malformed or minted for other parameters."""
+    try:
+        data = msgspec.json.decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, msgspec.DecodeError) as exc:
+        raise ValueError("malformed page token") from exc
+    if not isinstance(data, dict) or data.get("b") != binding or not isinstance(data.get("c"), int):
+        raise ValueError("page token does not match the request parameters")
+    return int(data["c"])
+
+
+def binding(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+# --- roll-ups ------------------------------------------------------------------------------
+
+
+def _values(world: World, dtype: DataType) -> tuple[I64, np.ndarray, I64]:
+    """(instants, values, offsets) that roll-ups aggregate."""
+    if dtype.name == "heart-rate":
+        hr = world.heart_rate()
+        return hr.t, hr.bpm.astype(np.float64), hr.offset_s.astype(np.int64)
+    if dtype.name == "steps":
+        st = world.steps()
+        return st.start, st.count.astype(np.int64), st.offset_s.astype(np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, empty, empty
+
+
+def rollup_value(dtype: DataType, values: np.ndarray) -> dict[str, Any]:
+    if dtype.name == "heart-rate":
+        return {
+            "heartRate": {
+                "beatsPerMinuteAvg": float(values.mean()),
+                "beatsPerMinuteMin": float(values.min()),
+                "beatsPerMinuteMax": float(values.max()),
+            }
+        }
+    return {"steps": {"countSum": str(int(values.sum()))}}
+
+
+def rollup(
+    world: World, dtype: DataType, start: int, end: int, window: float
+) -> list[dict[str, Any]]:
+    """Physical-time buckets from ``start``; the last one truncated; empty buckets omitted."""
+    t, v, _ = _values(world, dtype)
+    a, b = np.searchsorted(t, [start, end])
+    t, v = t[a:b], v[a:b]
+    bucket = ((t - start) // window).astype(np.int64)
+    out = []
+    for k in np.unique(bucket)[::-1].tolist():
+        sel = v[bucket == k]
+        lo = start + k * window
+        hi = min(lo + window, end)
+        out.append(
+            {"startTime": iso1(int(lo)), "endTime": iso1(int(hi))} | rollup_value(dtype, sel)
+        )
+    return out
+
+
+def daily_rollup(
+    world: World, dtype: DataType, first: dt.date, end: dt.date, window_days: int
+) -> list[dict[str, Any]]:
+    """Civil-day buckets in each point's own offset, [first, end), newest first."""
+    t, v, off = _values(world, dtype)
+    local_day = (t + off) // DAY
+    d0 = (first - dt.date(1970, 1, 1)).days
+    d1 = (end - dt.date(1970, 1, 1)).days
+    keep = (local_day >= d0) & (local_day < d1)
+    bucket = (local_day[keep] - d0) // window_days
+    vals = v[keep]
+    out = []
+    for k in np.unique(bucket)[::-1].tolist():
+        lo = first + dt.timedelta(days=k * window_days)
+        hi = min(lo + dt.timedelta(days=window_days), end)
+        out.append(
+            {
+                "civilStartTime": {"date": date_dict(lo), "time": {}},
+                "civilEndTime": {"date": date_dict(hi), "time": {}},
+            }
+            | rollup_value(dtype, vals[bucket == k])
+        )
+    return out

@@ -1,0 +1,398 @@
+"""OAuth 2.0 for installed apps: authorization code + PKCE (S256) with a loopback redirect
+(RFC 8252), and the token store that keeps credentials in the vault directory.
+
+Secrets never leave two files, both mode 0600 and replaced atomically: ``account.json`` (which
+server and OAuth client) and ``token.json`` (access and refresh tokens). Neither is printed or
+logged. Google's endpoints and token lifetimes: spec §5.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.server
+import json
+import logging
+import os
+import secrets
+import tempfile
+import threading
+import time
+import webbrowser
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_FILE = "account.json"
+TOKEN_FILE = "token.json"  # noqa: S105 (a file name)
+GOOGLE_API = "https://health.googleapis.com"
+GOOGLE_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
+GOOGLE_REVOKE = "https://oauth2.googleapis.com/revoke"
+LOCAL_CLIENT_ID = "fitvault-cli"
+
+TESTING_MODE_HELP = (
+    "Google expires refresh tokens after 7 days when the OAuth consent screen of your Google "
+    "Cloud project is in 'Testing' publishing status (the usual set-up for personal use). "
+    "Run `fitvault auth` again to sign in; to stop this weekly expiry, publish the app "
+    "('In production') in Google Auth Platform → Audience."
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """Which API to talk to and which OAuth client to use for it."""
+
+    api_base: str
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    client_id: str
+    client_secret: str | None
+    scopes: tuple[str, ...]
+
+    @classmethod
+    def for_server(cls, url: str, scopes: list[str]) -> Account:
+        """Any server that speaks the API and Google's OAuth paths (the simulator does)."""
+        base = url.rstrip("/")
+        return cls(
+            api_base=base,
+            authorize_url=f"{base}/o/oauth2/v2/auth",
+            token_url=f"{base}/token",
+            revoke_url=f"{base}/revoke",
+            client_id=LOCAL_CLIENT_ID,
+            client_secret=None,
+            scopes=tuple(scopes),
+        )
+
+    @classmethod
+    def from_client_secrets(cls, path: Path, scopes: list[str]) -> Account:
+        """Google's endpoints and a Desktop-app client from the JSON Cloud Console offers."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            client = data.get("installed") or data.get("web")
+            client_id, client_secret = client["client_id"], client.get("client_secret")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(
+                f"{path}: not a Google OAuth client file ({exc}). In Google Cloud Console → "
+                "Google Auth Platform → Clients, create a 'Desktop app' client and download "
+                "its JSON."
+            ) from exc
+        return cls(
+            api_base=GOOGLE_API,
+            authorize_url=client.get("auth_uri", GOOGLE_AUTHORIZE).replace(
+                "https://accounts.google.com/o/oauth2/auth", GOOGLE_AUTHORIZE
+            ),
+            token_url=client.get("token_uri", GOOGLE_TOKEN),
+            revoke_url=GOOGLE_REVOKE,
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=tuple(scopes),
+        )
+
+    def save(self, directory: Path) -> None:
+        secure_write(directory / ACCOUNT_FILE, json.dumps(asdict(self), indent=2).encode())
+
+    @classmethod
+    def load(cls, directory: Path) -> Account:
+        path = directory / ACCOUNT_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data["scopes"] = tuple(data["scopes"])
+            return cls(**data)
+        except FileNotFoundError:
+            raise AuthError(
+                f"No account in {directory}: run `fitvault auth` first "
+                "(or `fitvault auth --server URL` for a local simulator)."
+            ) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuthError(f"{path} is damaged ({exc}); run `fitvault auth` again.") from exc
+
+
+def secure_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by the owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class TokenStore:
+    """``token.json`` in the vault directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory) / TOKEN_FILE
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise AuthError(f"{self.path} is damaged ({exc}); run `fitvault auth` again.") from exc
+        return data
+
+    def save(self, token: dict[str, Any]) -> None:
+        secure_write(self.path, json.dumps(token, indent=2).encode())
+
+
+def _stamp(
+    token: dict[str, Any], now: float, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Absolute expiry times, and the previous refresh token if the server did not rotate it."""
+    out = dict(token)
+    if "expires_in" in out:
+        out["expires_at"] = now + float(out["expires_in"])
+    if "refresh_token_expires_in" in out:
+        out["refresh_token_expires_at"] = now + float(out["refresh_token_expires_in"])
+    if previous:
+        for key in ("refresh_token", "refresh_token_expires_at"):
+            if key not in out and key in previous:
+                out[key] = previous[key]
+    return out
+
+
+class TokenManager:
+    """Hands out a fresh access token, refreshing (and persisting) it when it is about to expire."""
+
+    def __init__(
+        self,
+        account: Account,
+        store: TokenStore,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        leeway: float = 60.0,
+    ) -> None:
+        self.account = account
+        self.store = store
+        self._transport = transport
+        self._clock = clock
+        self._leeway = leeway
+        self._token = store.load()
+        self._lock = asyncio.Lock()
+        if self._token is None:
+            raise AuthError(f"Not signed in (no {store.path}); run `fitvault auth` first.")
+
+    @property
+    def scopes(self) -> set[str]:
+        assert self._token is not None
+        return set(str(self._token.get("scope", "")).split())
+
+    async def access_token(self) -> str:
+        assert self._token is not None
+        if float(self._token.get("expires_at", 0)) - self._leeway <= self._clock():
+            return await self.refresh()
+        return str(self._token["access_token"])
+
+    async def refresh(self) -> str:
+        assert self._token is not None
+        before = self._token.get("access_token")
+        async with self._lock:
+            if self._token.get("access_token") != before:  # another task already refreshed
+                return str(self._token["access_token"])
+            refresh_token = self._token.get("refresh_token")
+            if not refresh_token:
+                raise AuthError("The stored token cannot be refreshed; run `fitvault auth` again.")
+            async with _oauth_client(self.account, self._transport) as client:
+                try:
+                    fresh = await client.refresh_token(
+                        self.account.token_url, refresh_token=refresh_token
+                    )
+                except OAuthError as exc:
+                    raise _refresh_failure(exc, self._token, self._clock()) from None
+                except httpx2.HTTPError as exc:
+                    raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from exc
+            self._token = _stamp(dict(fresh), self._clock(), self._token)
+            self.store.save(self._token)
+            log.info("access token refreshed")
+            return str(self._token["access_token"])
+
+
+def _refresh_failure(exc: OAuthError, token: dict[str, Any], now: float) -> AuthError:
+    if exc.error != "invalid_grant":
+        return AuthError(f"Refreshing the access token failed ({exc.error}); run `fitvault auth`.")
+    expired_at = token.get("refresh_token_expires_at")
+    when = ""
+    if expired_at and float(expired_at) <= now:
+        when = time.strftime(" on %Y-%m-%d %H:%M UTC", time.gmtime(float(expired_at)))
+    return RefreshTokenExpired(
+        f"The refresh token was rejected (invalid_grant): it expired{when} or was revoked. "
+        + TESTING_MODE_HELP
+    )
+
+
+def _oauth_client(
+    account: Account, transport: httpx2.AsyncBaseTransport | None, **kw: Any
+) -> AsyncOAuth2Client:
+    return AsyncOAuth2Client(
+        client_id=account.client_id,
+        client_secret=account.client_secret,
+        token_endpoint_auth_method="client_secret_post" if account.client_secret else "none",
+        scope=" ".join(account.scopes),
+        transport=transport,
+        timeout=60.0,
+        **kw,
+    )
+
+
+# --- the browser flow ---------------------------------------------------------------------
+
+_DONE_PAGE = (
+    b"<!DOCTYPE html><html><head><meta charset=utf-8><title>fitvault</title></head><body>"
+    b"<h1>fitvault is signed in.</h1><p>You can close this tab and return to the terminal.</p>"
+    b"</body></html>"
+)
+
+
+class LoopbackReceiver:
+    """A one-shot HTTP listener on 127.0.0.1 that takes exactly one authorization callback."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        self.result: dict[str, str] | None = None
+        self._done = threading.Event()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                receiver._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep codes out of logs
+                return
+
+        self._server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.redirect_uri = f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def _handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path != "/" or self._done.is_set() or not ({"code", "error"} & query.keys()):
+            handler.send_error(404)
+            return
+        self.result = query
+        self._done.set()
+        ok = query.get("state") == self.state and "code" in query
+        handler.send_response(200 if ok else 400)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.end_headers()
+        handler.wfile.write(_DONE_PAGE if ok else b"<h1>Sign-in failed; see the terminal.</h1>")
+
+    def _serve(self) -> None:
+        while not self._done.is_set():
+            self._server.handle_request()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[LoopbackReceiver]:
+        self._server.timeout = 0.2
+        thread = threading.Thread(target=self._serve, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._done.set()
+            thread.join(5)
+            self._server.server_close()
+
+    async def wait(self, timeout: float) -> dict[str, str]:
+        if not await asyncio.to_thread(self._done.wait, timeout):
+            raise AuthFlowError(
+                f"No answer from the browser within {timeout:.0f} s; run `fitvault auth` again."
+            )
+        assert self.result is not None
+        return self.result
+
+
+Opener = Callable[[str], Awaitable[None] | None]
+
+
+def browser_opener(url: str) -> None:
+    webbrowser.open(url, new=1, autoraise=True)
+
+
+async def authorize(
+    account: Account,
+    directory: Path,
+    *,
+    open_url: Opener | None = browser_opener,
+    show_url: Callable[[str], None] | None = None,
+    timeout: float = 300.0,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """Run the authorization-code + PKCE flow and store the tokens; returns the token dict.
+
+    ``show_url`` receives the authorization URL (to print for ``--no-browser``); ``open_url``
+    opens it (a browser by default; the demo passes one that presses Allow itself).
+    """
+    verifier = generate_token(64)
+    state = secrets.token_urlsafe(24)
+    receiver = LoopbackReceiver(state)
+    with receiver.running():
+        async with _oauth_client(
+            account, transport, redirect_uri=receiver.redirect_uri, code_challenge_method="S256"
+        ) as client:
+            url, _ = client.create_authorization_url(
+                account.authorize_url,
+                state=state,
+                code_verifier=verifier,
+                access_type="offline",
+                prompt="consent",
+                include_granted_scopes="true",
+            )
+            if show_url:
+                show_url(url)
+            if open_url:
+                opened = open_url(url)
+                if opened is not None:
+                    await opened
+            answer = await receiver.wait(timeout)
+            _check_answer(answer, state)
+            try:
+                token = await client.fetch_token(
+                    account.token_url,
+                    code=answer["code"],
+                    code_verifier=verifier,
+                    redirect_uri=receiver.redirect_uri,
+                )
+            except OAuthError as exc:
+                raise AuthFlowError(f"The token endpoint refused the code: {exc.error}") from None
+            except httpx2.HTTPError as exc:
+                raise AuthFlowError(f"Could not reach {account.token_url}: {exc}") from exc
+    stamped = _stamp(dict(token), clock())
+    account.save(directory)
+    TokenStore(directory).save(stamped)
+    return stamped
+
+
+def _check_answer(answer: dict[str, str], state: str) -> None:
+    if answer.get("state") != state:
+        raise AuthFlowError(
+            "The sign-in callback carried the wrong `state`, so it was refused (it did not come "
+            "from the sign-in this command started). Run `fitvault auth` again."
+        )
+    if "error" in answer:
+        raise AuthFlowError(
+            f"Sign-in was not completed ({answer['error']}). Run `fitvault auth` again and press "
+            "Allow."
+        )

@@ -1,0 +1,234 @@
+"""The API client: bearer auth with refresh, a client-side request budget, declared retries,
+and the one place HTTP failures become ``fitvault`` errors.
+
+* 5xx, timeouts and connection errors are retried with exponential backoff (stamina);
+* 429 waits as long as ``Retry-After`` says (or backs off when it is absent);
+* 401 refreshes the access token once and repeats the request;
+* everything else (400/403/404 …) raises at once with the server's own explanation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx2
+import msgspec
+import stamina
+
+from fitvault._errors import (
+    AccountNotLinked,
+    ApiError,
+    ApiUnavailable,
+    AuthError,
+    PermissionDenied,
+    QuotaExhausted,
+)
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "fitvault (+https://github.com/fitvault/fitvault)"
+
+
+class TokenSource(Protocol):
+    async def access_token(self) -> str: ...
+
+    async def refresh(self) -> str: ...
+
+
+class _Transient(Exception):
+    """A failure worth retrying; carries what to report if retries run out."""
+
+    def __init__(self, describe: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(describe)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def backoff_hook(exc: Exception) -> bool | float:
+    """stamina's decision: retry transient failures, waiting ``Retry-After`` when given."""
+    if isinstance(exc, _Transient):
+        return exc.retry_after if exc.retry_after is not None else True
+    return False
+
+
+@dataclass
+class RateLimiter:
+    """At most ``per_minute`` requests in any 60 s, so a long backfill stays under the quota."""
+
+    per_minute: int | None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _sent: collections.deque[float] = field(default_factory=collections.deque)
+
+    async def acquire(self) -> None:
+        if self.per_minute is None:
+            return
+        while True:
+            now = self.clock()
+            while self._sent and self._sent[0] <= now - 60:
+                self._sent.popleft()
+            if len(self._sent) < self.per_minute:
+                self._sent.append(now)
+                return
+            await self.sleep(self._sent[0] + 60 - now)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content: bytes
+    url: str
+
+
+class ApiClient:
+    """Talks to one API base URL on behalf of one user."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        timeout: float = 120.0,
+        per_minute: int | None = 300,
+        attempts: int = 8,
+    ) -> None:
+        self._http = httpx2.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx2.Timeout(timeout, connect=20.0),
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"},
+        )
+        self._tokens = tokens
+        self.limiter = RateLimiter(per_minute)
+        self.attempts = attempts
+        self.requests = 0
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Response:
+        return await self.request("GET", path, params=params)
+
+    async def post(self, path: str, body: Any) -> Response:
+        return await self.request("POST", path, json=body)
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        """One API call with retries; raises a FitvaultError subclass on failure."""
+        describe = _describe(method, path, kwargs.get("params"))
+        try:
+            async for attempt in stamina.retry_context(
+                on=backoff_hook, attempts=self.attempts, timeout=None, wait_max=60.0
+            ):
+                with attempt:
+                    return await self._once(method, path, describe, **kwargs)
+        except _Transient as exc:
+            if exc.status == 429:
+                raise QuotaExhausted(
+                    f"{describe}: still rate limited after {self.attempts} attempts; "
+                    "wait a few minutes and run the command again (progress is kept).",
+                    status=429,
+                    request=describe,
+                ) from None
+            raise ApiUnavailable(
+                f"{describe}: {exc} (gave up after {self.attempts} attempts); "
+                "check your connection and run the command again (progress is kept).",
+                status=exc.status,
+                request=describe,
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, describe: str, **kwargs: Any) -> Response:
+        refreshed = False
+        while True:
+            await self.limiter.acquire()
+            token = await self._tokens.access_token()
+            headers = {"Authorization": f"Bearer {token}"}
+            self.requests += 1
+            try:
+                resp = await self._http.request(method, path, headers=headers, **kwargs)
+            except (httpx2.TimeoutException, httpx2.TransportError) as exc:
+                raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+            if resp.status_code == 401 and not refreshed:
+                refreshed = True
+                await self._tokens.refresh()
+                continue
+            if resp.is_success:
+                return Response(resp.status_code, resp.content, str(resp.url))
+            raise _translate(resp, describe)
+
+
+def _describe(method: str, path: str, params: Mapping[str, str] | None) -> str:
+    """The request as a user can recognise it (never includes credentials)."""
+    text = f"{method} {path}"
+    if params and params.get("filter"):
+        text += f" [filter: {params['filter']}]"
+    return text
+
+
+class _ErrorBody(msgspec.Struct):
+    code: int = 0
+    message: str = ""
+    status: str = ""
+    details: list[dict[str, Any]] = []
+
+
+class _ErrorEnvelope(msgspec.Struct):
+    error: _ErrorBody | str | None = None
+    error_description: str = ""
+
+
+def parse_error(resp: httpx2.Response) -> tuple[str, str | None, str]:
+    """(status name, ErrorInfo reason, message) from a Google error body, HTML or JSON."""
+    if "json" not in resp.headers.get("content-type", ""):
+        return "", None, f"HTTP {resp.status_code} with a non-JSON body (not an API path?)"
+    try:
+        env = msgspec.json.decode(resp.content, type=_ErrorEnvelope)
+    except msgspec.DecodeError:
+        return "", None, f"HTTP {resp.status_code} with an unreadable JSON body"
+    if isinstance(env.error, _ErrorBody):
+        reason = next((d.get("reason") for d in env.error.details if "reason" in d), None)
+        return env.error.status, reason, env.error.message
+    return str(env.error or ""), None, env.error_description
+
+
+def _translate(resp: httpx2.Response, describe: str) -> Exception:
+    status = resp.status_code
+    name, reason, message = parse_error(resp)
+    if status in RETRY_STATUSES:
+        after = resp.headers.get("retry-after")
+        wait = float(after) if after and after.isdigit() else None
+        return _Transient(f"HTTP {status} {name} {message}".strip(), status, wait)
+    text = f"{describe}: HTTP {status} {name}: {message}"
+    if status == 401:
+        return AuthError(f"{text}\nThe API rejected the credentials; run `fitvault auth` again.")
+    if reason == "ACCOUNT_NOT_LINKED":
+        return AccountNotLinked(
+            f"{text}\nThis Google account has no Google Health (Fitbit) profile. Sign in with the "
+            "account your tracker uses: run `fitvault auth` again and pick that account.",
+            status=status,
+            reason=reason,
+            request=describe,
+        )
+    if status == 403:
+        return PermissionDenied(
+            f"{text}\nThe granted scopes do not cover this request; run `fitvault auth` and "
+            "leave every requested permission ticked.",
+            status=status,
+            reason=reason,
+            request=describe,
+        )
+    return ApiError(text, status=status, reason=reason, request=describe)

@@ -1,0 +1,1 @@
+"""Fetchers: generators of raw pages from each source (I/O only)."""

@@ -1,0 +1,124 @@
+"""Fetch from the Google Health API v4: walk ``dataPoints`` pages and read the account resources.
+
+I/O only: pages are yielded as received; parsing happens in ``fitvault.normalise``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from fitvault._errors import DataError
+from fitvault._time import from_us, rfc3339, us_to_date
+from fitvault.catalog import DataType, RecordKind
+from fitvault.http import ApiClient
+from fitvault.normalise.google_health import SOURCE, page_token
+from fitvault.store import RawPage
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open span [lo, hi) of a type's range axis, in µs (midnights for daily types)."""
+
+    lo: int
+    hi: int
+
+    def __post_init__(self) -> None:
+        if self.lo >= self.hi:
+            raise ValueError(f"empty window {self}")
+
+
+def window_filter(dtype: DataType, window: Window) -> str:
+    """The ``filter`` expression selecting exactly the window (spec §1.7)."""
+    member = dtype.filter_member
+    if dtype.kind is RecordKind.DAILY:
+        lo, hi = us_to_date(window.lo).isoformat(), us_to_date(window.hi).isoformat()
+    else:
+        lo, hi = rfc3339(from_us(window.lo)), rfc3339(from_us(window.hi))
+    return f'{member} >= "{lo}" AND {member} < "{hi}"'
+
+
+@dataclass
+class PageWalk:
+    """Paging state: only an absent or empty ``nextPageToken`` ends the walk."""
+
+    token: str | None = None
+    pages: int = 0
+    done: bool = False
+
+    def advance(self, token: str | None) -> None:
+        self.pages += 1
+        self.token = token
+        self.done = not token
+
+
+@dataclass(frozen=True)
+class Page:
+    raw: RawPage
+    last: bool
+
+
+async def iter_pages(
+    client: ApiClient, dtype: DataType, window: Window, *, user: str = "me"
+) -> AsyncIterator[Page]:
+    """Every page of ``dtype`` in ``window``, newest first, as received."""
+    path = f"/v4/users/{user}/dataTypes/{dtype.name}/dataPoints"
+    params = {"filter": window_filter(dtype, window), "pageSize": str(dtype.max_page_size)}
+    walk = PageWalk()
+    while not walk.done:
+        query = params | ({"pageToken": walk.token} if walk.token else {})
+        resp = await client.get(path, query)
+        try:
+            walk.advance(page_token(resp.content))
+        except DataError as exc:
+            raise DataError(f"GET {path} [filter: {params['filter']}]: {exc}") from exc
+        request = {"method": "GET", "path": path, "params": query}
+        raw = RawPage(dtype.name, SOURCE, request, resp.content, dt.datetime.now(dt.UTC))
+        yield Page(raw, walk.done)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What the API says about the person: ids, profile and settings (time zone)."""
+
+    identity: dict[str, Any]
+    profile: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def time_zone(self) -> str | None:
+        zone = self.settings.get("timeZone")
+        return str(zone) if zone else None
+
+    @property
+    def membership_start(self) -> dt.date | None:
+        d = self.profile.get("membershipStartDate")
+        if not d:
+            return None
+        return dt.date(int(d["year"]), int(d["month"]), int(d["day"]))
+
+
+async def fetch_account(client: ApiClient, scopes: set[str]) -> AccountInfo:
+    """Identity always; profile and settings when their scopes were granted."""
+    identity = await _json(client, "/v4/users/me/identity")
+    profile = settings = {}
+    if any(s.endswith("googlehealth.profile.readonly") for s in scopes):
+        profile = await _json(client, "/v4/users/me/profile")
+    if any(s.endswith("googlehealth.settings.readonly") for s in scopes):
+        settings = await _json(client, "/v4/users/me/settings")
+    return AccountInfo(identity, profile, settings)
+
+
+async def _json(client: ApiClient, path: str) -> dict[str, Any]:
+    resp = await client.get(path)
+    try:
+        data = msgspec.json.decode(resp.content)
+    except msgspec.DecodeError as exc:
+        raise DataError(f"GET {path}: response is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DataError(f"GET {path}: expected a JSON object")
+    return data

@@ -1,0 +1,285 @@
+"""Sync: plan the fewest requests that cover what is missing, then fetch, normalise and store
+them page by page so the work can be killed at any moment and resumed.
+
+Planning is pure (coverage + requested span + clock → windows). Each window is one paged
+``list`` walk at the largest page size, filtered to exactly the span; what is already stored is
+never asked for again, except the last ``lag`` of time that wearables still revise. While one
+page is being normalised and saved (in a worker thread), the next is already being fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from fitvault import catalog
+from fitvault._errors import DataError
+from fitvault._time import US_PER_DAY, date_to_us, to_us
+from fitvault.catalog import DataType, RecordKind
+from fitvault.http import ApiClient
+from fitvault.normalise.google_health import NORMALISERS, SOURCE
+from fitvault.sources.google_health import AccountInfo, Page, Window, fetch_account, iter_pages
+from fitvault.store import Store, merge_spans
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LAG = dt.timedelta(days=3)
+DEFAULT_HISTORY = dt.timedelta(days=365)
+SYNC_ORDER = ("sleep", "daily-resting-heart-rate", "steps", "heart-rate")
+T = TypeVar("T")
+
+
+# --- planning (pure) --------------------------------------------------------------------------
+
+
+def subtract(span: tuple[int, int], covered: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Parts of the half-open ``span`` not inside any covered span."""
+    lo, hi = span
+    out = []
+    for a, b in merge_spans(covered):
+        if b <= lo or a >= hi:
+            continue
+        if a > lo:
+            out.append((lo, a))
+        lo = max(lo, b)
+    if lo < hi:
+        out.append((lo, hi))
+    return out
+
+
+def plan_windows(
+    requested: tuple[int, int], covered: Sequence[tuple[int, int]], *, stale_from: int
+) -> list[Window]:
+    """Missing windows, newest first; coverage at or after ``stale_from`` counts as missing."""
+    fresh = [(a, min(b, stale_from)) for a, b in covered if min(b, stale_from) > a]
+    return [Window(a, b) for a, b in reversed(subtract(requested, fresh))]
+
+
+@dataclass(frozen=True)
+class Span:
+    """What the user asked for, resolved against the person's time zone."""
+
+    first_day: dt.date
+    last_day: dt.date  # inclusive
+    now: dt.datetime
+    zone: dt.tzinfo
+
+    def axis(self, dtype: DataType) -> tuple[int, int]:
+        """[from, to) on the type's range axis (µs)."""
+        if dtype.kind is RecordKind.DAILY:
+            return date_to_us(self.first_day), date_to_us(self.last_day + dt.timedelta(days=1))
+        start = dt.datetime.combine(self.first_day, dt.time(), self.zone)
+        end = dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time(), self.zone)
+        return to_us(start), to_us(min(end, self.now))
+
+    def stale_from(self, dtype: DataType, lag: dt.timedelta) -> int:
+        if dtype.kind is RecordKind.DAILY:
+            today = self.now.astimezone(self.zone).date()
+            return date_to_us(today - dt.timedelta(days=lag.days))
+        return to_us(self.now - lag)
+
+
+def resolve_span(
+    account: AccountInfo, since: dt.date | None, until: dt.date | None, now: dt.datetime
+) -> Span:
+    """Default to everything since the person joined; never before that, never past now."""
+    zone: dt.tzinfo = dt.UTC
+    if account.time_zone:
+        try:
+            zone = zoneinfo.ZoneInfo(account.time_zone)
+        except zoneinfo.ZoneInfoNotFoundError:
+            log.warning("unknown time zone %r in settings; using UTC", account.time_zone)
+    today = now.astimezone(zone).date()
+    joined = account.membership_start
+    first = since or joined or today - DEFAULT_HISTORY
+    if joined and first < joined:
+        log.info("starting at %s, the account's membership start, not %s", joined, first)
+        first = joined
+    last = min(until or today, today)
+    return Span(first, max(last, first), now, zone)
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Frontier:
+    """Where a newest-first walk of one window has got to, and what each page answers for.
+
+    ``top`` is the smallest key seen so far: every key above it in the window has arrived, and
+    more rows *at* it may still follow on the next page.
+    """
+
+    window: Window
+    epsilon: int  # one step of the key axis (1 µs, or a day for daily types)
+    top: int = 0
+    ordered: bool = True
+
+    def __post_init__(self) -> None:
+        self.top = self.window.hi
+
+    def step(
+        self, key_min: int | None, key_max: int | None, last: bool
+    ) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """(span to replace, span now covered) for the page just received."""
+        if key_max is not None and key_max > self.top and self.ordered:
+            log.warning("pages of %s arrived out of order; merging by key only", self.window)
+            self.ordered = False
+        if last:
+            replace = (
+                (self.window.lo, self.top) if self.ordered and self.top > self.window.lo else None
+            )
+            return replace, (self.window.lo, self.window.hi)
+        if key_min is None or not self.ordered:
+            return None, None
+        replace = (key_min, self.top) if key_min < self.top else None
+        self.top = min(self.top, key_min)
+        covered = (self.top + self.epsilon, self.window.hi)
+        return replace, covered if covered[0] < covered[1] else None
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    data_type: str
+    done: float  # 0..1 of the type's planned span
+    points: int
+    pages: int
+    requests: int
+    finished: bool = False
+
+
+@dataclass
+class SyncReport:
+    requests: int = 0
+    pages: dict[str, int] = field(default_factory=dict)
+    points: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    windows: dict[str, list[Window]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+ProgressFn = Callable[[SyncProgress], None]
+
+
+async def _prefetch(source: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Yield items while the next one is already being fetched."""
+    pending = asyncio.ensure_future(anext(source))
+    try:
+        while True:
+            try:
+                item = await pending
+            except StopAsyncIteration:
+                return
+            pending = asyncio.ensure_future(anext(source))
+            yield item
+    finally:
+        if not pending.done():
+            pending.cancel()
+            with_suppressed = asyncio.gather(pending, return_exceptions=True)
+            await with_suppressed
+
+
+class Syncer:
+    def __init__(
+        self,
+        store: Store,
+        client: ApiClient,
+        *,
+        scopes: set[str],
+        progress: ProgressFn | None = None,
+        lag: dt.timedelta = DEFAULT_LAG,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.scopes = scopes
+        self.progress = progress or (lambda p: None)
+        self.lag = lag
+        self.clock = clock
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fitvault-store")
+
+    async def run(
+        self,
+        types: Sequence[DataType] | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> SyncReport:
+        started = time.perf_counter()
+        report = SyncReport()
+        account = await fetch_account(self.client, self.scopes)
+        for key, value in (
+            ("identity", account.identity),
+            ("profile", account.profile),
+            ("settings", account.settings),
+        ):
+            if value:
+                self.store.set_meta(key, value)
+        span = resolve_span(account, since, until, self.clock())
+        try:
+            for dtype in sorted(
+                types or catalog.STORED_TYPES, key=lambda t: SYNC_ORDER.index(t.name)
+            ):
+                if dtype.read_scope not in self.scopes:
+                    report.skipped[dtype.name] = (
+                        f"the {dtype.read_scope.rsplit('.', 2)[-2]} permission was not granted; "
+                        "run `fitvault auth` and leave it ticked"
+                    )
+                    continue
+                await self._sync_type(dtype, span, report)
+        finally:
+            self._worker.shutdown(wait=True)
+        self.store.set_meta(
+            "last_sync", {"at": self.clock().isoformat(), "requests": self.client.requests}
+        )
+        report.requests = self.client.requests
+        report.rows = {t: self.store.count(t) for t in catalog.TABLES}
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def _sync_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
+        requested = span.axis(dtype)
+        covered = self.store.coverage(dtype.name, SOURCE)
+        windows = plan_windows(requested, covered, stale_from=span.stale_from(dtype, self.lag))
+        report.windows[dtype.name] = windows
+        total = sum(w.hi - w.lo for w in windows) or 1
+        done = 0
+        points = pages = 0
+        epsilon = US_PER_DAY if dtype.kind is RecordKind.DAILY else 1
+        loop = asyncio.get_running_loop()
+        for window in windows:
+            frontier = Frontier(window, epsilon)
+            async for page in _prefetch(iter_pages(self.client, dtype, window)):
+                n = await loop.run_in_executor(self._worker, self._save, dtype, page, frontier)
+                points, pages = points + n, pages + 1
+                progress = done + (window.hi - max(frontier.top, window.lo))
+                self.progress(
+                    SyncProgress(dtype.name, progress / total, points, pages, self.client.requests)
+                )
+            done += window.hi - window.lo
+        report.points[dtype.name] = points
+        report.pages[dtype.name] = pages
+        self.progress(
+            SyncProgress(dtype.name, 1.0, points, pages, self.client.requests, finished=True)
+        )
+
+    def _save(self, dtype: DataType, page: Page, frontier: Frontier) -> int:
+        try:
+            batch = NORMALISERS[dtype.name](page.raw.body, SOURCE)
+        except DataError as exc:
+            req = page.raw.request
+            raise DataError(
+                f"{req['method']} {req['path']} [filter: {req['params'].get('filter')}]: {exc}"
+            ) from exc
+        replace, covered = frontier.step(batch.key_min, batch.key_max, page.last)
+        self.store.commit_page(
+            dtype, batch.tables, source=SOURCE, replace=replace, covered=covered, raw=page.raw
+        )
+        return batch.points

@@ -1,0 +1,3 @@
+from fitvault.cli import main
+
+main()

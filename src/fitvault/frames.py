@@ -1,0 +1,179 @@
+"""pandas DataFrames per data type, with tz-aware timestamps; derived metrics say so.
+
+Time arguments: a date (``datetime.date`` or ``"2026-11-01"``) selects whole local days, both
+ends inclusive; a datetime (aware, or naive meaning the display zone) selects the half-open
+instant range [start, end). Timestamps come back in the display zone: the person's settings
+zone unless ``tz`` says otherwise. ``local_time`` is the wall clock the device showed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from fitvault._errors import ConfigError
+from fitvault.store import Store
+
+TimeArg = dt.date | dt.datetime | str | pd.Timestamp | None
+
+DERIVED_EFFICIENCY = (
+    "100 × minutes_asleep / time_in_bed_min, computed by fitvault (the Google Health API v4 "
+    "reports no sleep efficiency)"
+)
+
+
+def _parse(value: TimeArg, tz: str) -> dt.date | pd.Timestamp | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            if len(value) == 10:
+                return dt.date.fromisoformat(value)
+            value = pd.Timestamp(value)
+        except ValueError as exc:
+            raise ConfigError(f"not a date or time: {value!r} (use YYYY-MM-DD)") from exc
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        ts = pd.Timestamp(value)
+        return ts.tz_localize(tz) if ts.tzinfo is None else ts
+    return value
+
+
+def _where(
+    time_col: str, date_col: str, start: TimeArg, end: TimeArg, tz: str
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for value, op_date, op_time in ((start, ">=", ">="), (end, "<=", "<")):
+        parsed = _parse(value, tz)
+        if parsed is None:
+            continue
+        if isinstance(parsed, pd.Timestamp):
+            clauses.append(f"{time_col} {op_time} ?")
+            params.append(parsed.to_pydatetime())
+        else:
+            clauses.append(f"{date_col} {op_date} ?")
+            params.append(parsed)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _localise(df: pd.DataFrame, columns: list[str], tz: str) -> pd.DataFrame:
+    for col in columns:
+        df[col] = df[col].dt.tz_convert(tz)
+    if "utc_offset" in df:
+        df["utc_offset"] = pd.to_timedelta(df["utc_offset"], unit="s")
+    return df
+
+
+def heart_rate(
+    store: Store, start: TimeArg = None, end: TimeArg = None, *, tz: str
+) -> pd.DataFrame:
+    """One row per reading: time, local_time, local_date, bpm, utc_offset, source.
+
+    Sorted by ``time``; ``local_time`` repeats and steps back in the hour clocks fall back.
+    """
+    where, params = _where("time", "local_date", start, end, tz)
+    df = store.df(
+        "SELECT time, time + to_seconds(utc_offset_s) AS local_time, local_date, bpm, "
+        f"utc_offset_s AS utc_offset, source FROM heart_rate{where} ORDER BY time",
+        params,
+    )
+    df["local_time"] = df["local_time"].dt.tz_localize(None)
+    return _localise(df, ["time"], tz)
+
+
+def resting_heart_rate(store: Store, start: TimeArg = None, end: TimeArg = None) -> pd.DataFrame:
+    """One row per local date: date, bpm, calculation_method, source."""
+    where, params = _where("date", "date", start, end, "UTC")
+    return store.df(
+        "SELECT date, bpm, calculation_method, source FROM resting_heart_rate"
+        f"{where} ORDER BY date",
+        params,
+    )
+
+
+def steps(
+    store: Store, freq: str = "D", start: TimeArg = None, end: TimeArg = None, *, tz: str
+) -> pd.DataFrame:
+    """Steps per minute (``freq="min"``), per local day (``"D"``), or resampled to any pandas
+    frequency on the display zone's clock (``"h"``, ``"15min"``, ``"W"``…)."""
+    where, params = _where("start_time", "local_date", start, end, tz)
+    if freq.upper() in ("D", "1D", "DAY"):
+        return store.df(
+            f"SELECT local_date AS date, sum(count)::BIGINT AS steps FROM steps{where} "
+            "GROUP BY local_date ORDER BY local_date",
+            params,
+        )
+    df = store.df(
+        "SELECT start_time AS time, start_time + to_seconds(utc_offset_s) AS local_time, "
+        f"local_date, count AS steps, source FROM steps{where} ORDER BY start_time",
+        params,
+    )
+    df["local_time"] = df["local_time"].dt.tz_localize(None)
+    df = _localise(df, ["time"], tz)
+    if freq in ("min", "1min", "raw"):
+        return df
+    try:
+        out = df.set_index("time")["steps"].resample(freq).sum()
+    except ValueError as exc:
+        raise ConfigError(
+            f"unknown frequency {freq!r}: use a pandas offset alias like 'h' or 'W'"
+        ) from exc
+    return out.rename_axis("time").reset_index()
+
+
+_SESSION_SQL = """
+SELECT s.local_date AS date, s.start_time AS start, s.end_time AS "end",
+       coalesce(s.minutes_in_sleep_period, date_diff('minute', s.start_time, s.end_time))
+           AS time_in_bed_min,
+       s.minutes_asleep, s.minutes_awake, s.minutes_to_fall_asleep, s.minutes_after_wakeup,
+       coalesce(s.minutes_deep, g.deep) AS deep_min,
+       coalesce(s.minutes_light, g.light) AS light_min,
+       coalesce(s.minutes_rem, g.rem) AS rem_min, coalesce(s.minutes_wake, g.wake) AS wake_min,
+       s.is_main_sleep, s.is_nap, s.sleep_type, s.processed, s.source
+FROM sleep_sessions s LEFT JOIN (
+    SELECT session_start,
+           sum(date_diff('second', start_time, end_time)) FILTER (stage = 'DEEP') // 60 AS deep,
+           sum(date_diff('second', start_time, end_time)) FILTER (stage = 'LIGHT') // 60 AS light,
+           sum(date_diff('second', start_time, end_time)) FILTER (stage = 'REM') // 60 AS rem,
+           sum(date_diff('second', start_time, end_time)) FILTER (stage = 'AWAKE') // 60 AS wake
+    FROM sleep_stages GROUP BY session_start) g ON g.session_start = s.start_time
+"""
+
+
+def sleep(
+    store: Store, start: TimeArg = None, end: TimeArg = None, *, tz: str, naps: bool = False
+) -> pd.DataFrame:
+    """One row per night (its main sleep, dated by the local day it ends), or per session with
+    ``naps=True``. ``efficiency_derived`` is computed here; see ``df.attrs["derived"]``."""
+    where, params = _where("s.end_time", "s.local_date", start, end, tz)
+    df = store.df(_SESSION_SQL + where + " ORDER BY s.end_time", params)
+    if not naps and len(df):
+        df = df.sort_values(["is_main_sleep", "time_in_bed_min"], ascending=False)
+        df = df[~df["is_nap"].fillna(False).astype(bool)] if df["is_main_sleep"].any() else df
+        df = df.drop_duplicates("date").sort_values("date").reset_index(drop=True)
+    minutes = [c for c in df.columns if c.endswith("_min") or c.startswith("minutes_")]
+    df[minutes] = df[minutes].astype("Int32")
+    df["efficiency_derived"] = (
+        (100 * df["minutes_asleep"] / df["time_in_bed_min"]).astype("Float64").round(1)
+    )
+    df.attrs["derived"] = {"efficiency_derived": DERIVED_EFFICIENCY}
+    return _localise(df, ["start", "end"], tz)
+
+
+def sleep_stages(
+    store: Store, start: TimeArg = None, end: TimeArg = None, *, tz: str
+) -> pd.DataFrame:
+    """One row per stage segment: date (of its night), session_start, start, end, stage, minutes."""
+    where, params = _where("s.end_time", "s.local_date", start, end, tz)
+    df = store.df(
+        'SELECT s.local_date AS date, g.session_start, g.start_time AS start, g.end_time AS "end", '
+        "g.stage, date_diff('second', g.start_time, g.end_time) / 60.0 AS minutes, "
+        "g.utc_offset_s AS utc_offset, g.source "
+        "FROM sleep_stages g JOIN sleep_sessions s ON s.start_time = g.session_start"
+        + where
+        + " ORDER BY g.start_time",
+        params,
+    )
+    return _localise(df, ["session_start", "start", "end"], tz)

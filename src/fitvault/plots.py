@@ -1,0 +1,350 @@
+"""The six classic Fitbit figures, as pure functions from DataFrames to matplotlib Figures.
+
+Each function takes a frame from :mod:`fitvault.frames` and returns a new
+:class:`matplotlib.figure.Figure` (object API only: no pyplot, no global state, no backend):
+
+``hr-day``         one day of intraday heart rate on the local wall clock, with a 5-minute mean;
+                   gaps of more than 5 minutes (off wrist) and clock changes break the line.
+``hr-by-hour``     mean heart rate by local hour of day: one thin line per day over the last
+                   ``days`` days present, plus the mean of those days with a ±1 sd band.
+``rhr``            resting heart rate per day with a 7-day (calendar) rolling mean.
+``sleep-hist``     overlaid histograms of minutes asleep and time in bed, on shared bins.
+``sleep-scatter``  time in bed against minutes asleep per night, with the 1:1 line.
+``sleep-stages``   stacked deep / light / REM / wake minutes per night.
+
+Sleep stages use one palette everywhere (:data:`STAGE_COLOURS`). Empty or malformed input raises
+``ValueError`` saying what is missing. :data:`PLOTS` names every figure; :func:`save` writes one
+to disk atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+STAGE_COLOURS = {"deep": "#1f3a68", "light": "#7fb2e5", "rem": "#8e5bb5", "wake": "#e8743b"}
+STAGE_LABELS = {"deep": "Deep", "light": "Light", "rem": "REM", "wake": "Wake"}
+HR_COLOUR = "#c0392b"
+ASLEEP_COLOUR = "#2f6db5"
+IN_BED_COLOUR = "#9aa3ad"
+WIDE = (10.0, 4.0)
+GAP = pd.Timedelta(minutes=5)
+_SYNC_HINT = "run `fitvault sync` (or `fitvault demo`) first"
+
+Needs = Literal["heart_rate", "resting_heart_rate", "sleep"]
+
+
+def _require(df: pd.DataFrame, what: str, columns: Sequence[str], hint: str = _SYNC_HINT) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} frame is missing column(s) {', '.join(missing)}")
+    if df.empty:
+        raise ValueError(f"no {what}; {hint}")
+
+
+def _axes(figsize: tuple[float, float] = WIDE) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax = fig.add_subplot()
+    ax.grid(True, alpha=0.3, linewidth=0.6)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def _date2num(values: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """matplotlib's float day numbers for naive datetimes (for bars and axis limits)."""
+    return np.asarray(mdates.date2num(values), dtype=np.float64)  # type: ignore[no-untyped-call]
+
+
+def _floats(series: pd.Series) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Numbers as float64 with NaN for missing (the frames mix int32, Int32 and float64)."""
+    return np.asarray(pd.to_numeric(series, errors="coerce"), dtype=np.float64)
+
+
+def _break_at(
+    x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], breaks: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Insert a NaN point before each index in ``breaks`` so the line is not drawn across it."""
+    idx = np.flatnonzero(breaks)
+    return np.insert(x, idx, x[idx - 1]), np.insert(y, idx, np.nan)
+
+
+def _day(ts: pd.Timestamp, month: str = "%B") -> str:
+    return f"{ts.day} {ts.strftime(month)} {ts.year}"  # no %-d: it is not portable
+
+
+def _date_range_label(dates: pd.Series) -> str:
+    return f"{_day(dates.min(), '%b')} – {_day(dates.max(), '%b')}"
+
+
+# --- heart rate ---------------------------------------------------------------------------------
+
+_HR_COLUMNS = ("time", "local_time", "local_date", "bpm", "utc_offset")
+
+
+def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Figure:
+    """Intraday heart rate on ``day`` (a local date) against the local wall clock."""
+    midnight = pd.Timestamp(day).normalize()
+    what, hint = (
+        f"heart-rate readings on {midnight:%Y-%m-%d}",
+        "run `fitvault sync` or pick another --date",
+    )
+    _require(hr, what, _HR_COLUMNS, hint)
+    df = hr[hr["local_date"] == midnight].sort_values("time")
+    _require(df, what, _HR_COLUMNS, hint)
+    breaks = (df["time"].diff() > GAP) | (
+        df["utc_offset"].diff().fillna(pd.Timedelta(0)) != pd.Timedelta(0)
+    )
+    x, bpm = df["local_time"].to_numpy(), _floats(df["bpm"])
+    fig, ax = _axes()
+    ax.plot(
+        *_break_at(x, bpm, breaks.to_numpy()), color=HR_COLOUR, lw=0.6, alpha=0.55, label="reading"
+    )
+    if smooth:
+        mean = pd.Series(bpm, index=df["time"]).rolling("5min").mean().to_numpy()
+        ax.plot(*_break_at(x, mean, breaks.to_numpy()), color=HR_COLOUR, lw=1.5, label="5-min mean")
+        ax.legend(loc="upper right")
+    ax.set_xlim(*_date2num([midnight, midnight + pd.Timedelta(days=1)]))
+    _date_axis(ax)
+    ax.set_title(f"Heart rate — {midnight:%A}, {_day(midnight)}")
+    ax.set_xlabel("local time")
+    ax.set_ylabel("heart rate (bpm)")
+    return fig
+
+
+def hourly_means(hr: pd.DataFrame, days: int = 7) -> pd.DataFrame:
+    """Mean bpm per local date (rows) and local hour 0–23 (columns), for the last ``days`` dates."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, not {days}")
+    _require(hr, "heart-rate readings", ("local_time", "local_date", "bpm"))
+    dates = hr["local_date"].drop_duplicates().nlargest(days)
+    df = hr[hr["local_date"].isin(dates)]
+    means = df.groupby([df["local_date"], df["local_time"].dt.hour.rename("hour")])["bpm"].mean()
+    return means.astype("float64").unstack("hour").reindex(columns=range(24))
+
+
+def heart_rate_by_hour(hr: pd.DataFrame, days: int = 7) -> Figure:
+    """Mean heart rate by local hour: a thin line per day, the mean across days and ±1 sd."""
+    table = hourly_means(hr, days)
+    hours = np.arange(24)
+    mean, sd = table.mean(), table.std()
+    fig, ax = _axes()
+    shades = np.linspace(0.75, 0.35, len(table))  # older days lighter
+    for shade, date, row in zip(
+        shades, pd.DatetimeIndex(table.index), table.to_numpy(), strict=True
+    ):
+        ax.plot(hours, row, lw=0.8, color=str(shade), label=f"{date:%a} {date.day} {date:%b}")
+    if len(table) > 1:
+        lo, hi = (mean - sd).to_numpy(), (mean + sd).to_numpy()
+        ax.fill_between(hours, lo, hi, color=HR_COLOUR, alpha=0.15, lw=0, label="±1 sd")
+    ax.plot(hours, mean.to_numpy(), color=HR_COLOUR, lw=2.5, label=f"mean of {len(table)} days")
+    ax.set_xticks(hours)
+    ax.set_xlim(-0.5, 23.5)
+    ax.legend(loc="upper left", fontsize="small", ncol=2)
+    ax.set_title(f"Heart rate by hour of day — {_date_range_label(pd.Series(table.index))}")
+    ax.set_xlabel("hour of day (local time)")
+    ax.set_ylabel("mean heart rate (bpm)")
+    return fig
+
+
+def resting_heart_rate(rhr: pd.DataFrame) -> Figure:
+    """Resting heart rate per day with its 7-day rolling mean (at least 4 of the 7 days present)."""
+    _require(rhr, "resting-heart-rate days", ("date", "bpm"))
+    daily = (
+        pd.Series(_floats(rhr["bpm"]), index=pd.to_datetime(rhr["date"])).groupby(level=0).mean()
+    )
+    daily = daily.asfreq("D")  # calendar days: a missing day breaks the line and the window
+    rolling = daily.rolling(7, min_periods=4).mean()
+    x = daily.index.to_numpy()
+    fig, ax = _axes()
+    ax.plot(
+        x, daily.to_numpy(), color=HR_COLOUR, lw=0.8, alpha=0.6, marker="o", ms=3, label="daily"
+    )
+    ax.plot(x, rolling.to_numpy(), color=HR_COLOUR, lw=2.2, label="7-day mean")
+    _date_axis(ax)
+    ax.legend(loc="upper right")
+    ax.set_title(f"Resting heart rate — {_date_range_label(daily.index.to_series())}")
+    ax.set_xlabel("date")
+    ax.set_ylabel("resting heart rate (bpm)")
+    return fig
+
+
+# --- sleep --------------------------------------------------------------------------------------
+
+
+def _nights(sleep: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    _require(sleep, "sleep nights", ("date", *columns))
+    out = pd.DataFrame({c: _floats(sleep[c]) for c in columns})
+    out.insert(0, "date", pd.to_datetime(sleep["date"]).to_numpy())
+    return out
+
+
+def _bins(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Shared histogram edges on a round width (a multiple of 5 minutes)."""
+    auto = np.histogram_bin_edges(values, bins="auto")
+    width = max(5.0, 5.0 * round((auto[1] - auto[0]) / 5.0)) if len(auto) > 1 else 5.0
+    lo, hi = np.floor(values.min() / width) * width, np.ceil(values.max() / width) * width
+    return np.arange(lo, max(hi, lo + width) + width / 2, width)
+
+
+def sleep_histograms(sleep: pd.DataFrame) -> Figure:
+    """Overlaid histograms of minutes asleep and time in bed per night, on the same bins."""
+    df = _nights(sleep, ("minutes_asleep", "time_in_bed_min"))
+    asleep, in_bed = df["minutes_asleep"].dropna(), df["time_in_bed_min"].dropna()
+    if asleep.empty and in_bed.empty:
+        raise ValueError(f"no sleep durations (minutes_asleep / time_in_bed_min); {_SYNC_HINT}")
+    bins = _bins(np.concatenate([asleep.to_numpy(), in_bed.to_numpy()]))
+    fig, ax = _axes()
+    for values, colour, label in (
+        (in_bed, IN_BED_COLOUR, "time in bed"),
+        (asleep, ASLEEP_COLOUR, "asleep"),
+    ):
+        ax.hist(
+            values.to_numpy(),
+            bins=bins.tolist(),
+            color=colour,
+            alpha=0.5,
+            edgecolor="white",
+            label=label,
+        )
+        if len(values):
+            median = float(values.median())
+            ax.axvline(
+                median, color=colour, ls="--", lw=1.2, label=f"median {label} ({median:.0f} min)"
+            )
+    ax.legend(loc="upper left")
+    ax.set_title(f"Sleep duration — {len(df)} nights, {_date_range_label(df['date'])}")
+    ax.set_xlabel("minutes")
+    ax.set_ylabel("nights")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
+def sleep_scatter(sleep: pd.DataFrame) -> Figure:
+    """Time in bed (x) against minutes asleep (y) per night, with the 1:1 line."""
+    df = _nights(sleep, ("time_in_bed_min", "minutes_asleep")).dropna()
+    if df.empty:
+        raise ValueError(f"no nights with both time_in_bed_min and minutes_asleep; {_SYNC_HINT}")
+    x, y = df["time_in_bed_min"].to_numpy(), df["minutes_asleep"].to_numpy()
+    lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
+    pad = max(10.0, 0.05 * (hi - lo))
+    lims = (lo - pad, hi + pad)
+    fig, ax = _axes((6.5, 6.0))
+    ax.plot(lims, lims, color="0.4", ls="--", lw=1, label="1:1")
+    ax.scatter(x, y, s=28, color=ASLEEP_COLOUR, alpha=0.8, edgecolor="white", lw=0.5, label="night")
+    ax.set_xlim(lims)
+    ax.set_ylim(lims)
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(loc="upper left")
+    ax.set_title(f"Time in bed vs asleep — {len(df)} nights")
+    ax.set_xlabel("time in bed (minutes)")
+    ax.set_ylabel("asleep (minutes)")
+    return fig
+
+
+def sleep_stages(sleep: pd.DataFrame) -> Figure:
+    """Stacked deep / light / REM / wake minutes per night (missing stages count as 0)."""
+    columns = [f"{stage}_min" for stage in STAGE_COLOURS]
+    df = _nights(sleep, columns)
+    if df[columns].isna().all().all():
+        raise ValueError(
+            f"no sleep-stage minutes ({', '.join(columns)}) in any night; {_SYNC_HINT}"
+        )
+    per_night = df.groupby("date")[columns].sum()  # NaN-skipping: a missing stage adds 0
+    x = _date2num(per_night.index.to_numpy())
+    bottom = np.zeros(len(per_night))
+    fig, ax = _axes()
+    for stage, column in zip(STAGE_COLOURS, columns, strict=True):
+        heights = per_night[column].to_numpy()
+        ax.bar(
+            x,
+            heights,
+            width=0.8,
+            bottom=bottom,
+            color=STAGE_COLOURS[stage],
+            label=STAGE_LABELS[stage],
+        )
+        bottom = bottom + heights
+    _date_axis(ax)
+    ax.legend(loc="upper left", ncol=4, fontsize="small")
+    ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.15)  # headroom for the legend
+    ax.set_title(f"Sleep stages per night — {_date_range_label(per_night.index.to_series())}")
+    ax.set_xlabel("night (date it ended)")
+    ax.set_ylabel("minutes")
+    return fig
+
+
+# --- registry and saving ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """A named figure: what it shows, the frame it needs, and the function that draws it."""
+
+    name: str
+    title: str
+    needs: Needs
+    make: Callable[..., Figure]
+
+
+PLOTS: dict[str, PlotSpec] = {
+    spec.name: spec
+    for spec in (
+        PlotSpec("hr-day", "Intraday heart rate for one day", "heart_rate", heart_rate_day),
+        PlotSpec("hr-by-hour", "Mean heart rate by hour of day", "heart_rate", heart_rate_by_hour),
+        PlotSpec(
+            "rhr", "Resting heart rate with 7-day mean", "resting_heart_rate", resting_heart_rate
+        ),
+        PlotSpec("sleep-hist", "Histograms of time asleep and in bed", "sleep", sleep_histograms),
+        PlotSpec("sleep-scatter", "Time in bed vs minutes asleep", "sleep", sleep_scatter),
+        PlotSpec("sleep-stages", "Sleep stages per night", "sleep", sleep_stages),
+    )
+}
+
+
+def save(
+    fig: Figure, out_dir: Path, name: str, formats: Sequence[str] = ("png", "svg")
+) -> list[Path]:
+    """Write ``<out_dir>/<name>.<fmt>`` per format, atomically (temp file, then ``os.replace``)."""
+    if not name or Path(name).name != name:
+        raise ValueError(f"plot file name must be a bare name, not {name!r}")
+    supported = fig.canvas.get_supported_filetypes()
+    unknown = [fmt for fmt in formats if fmt not in supported]
+    if unknown:
+        raise ValueError(
+            f"unknown image format(s) {', '.join(unknown)}; use one of {', '.join(supported)}"
+        )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        target = out_dir / f"{name}.{fmt}"
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=f".{fmt}.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fig.savefig(fh, format=fmt, dpi=150)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        paths.append(target)
+    return paths

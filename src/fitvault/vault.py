@@ -1,0 +1,305 @@
+"""The Python API: ``vault = fitvault.open()`` then ``vault.sync()``, ``vault.heart_rate()`` …
+
+A ``Vault`` is a directory: ``vault.duckdb`` plus ``account.json`` and ``token.json`` (0600).
+It opens the DuckDB file only for the duration of each call, so a notebook holding a ``Vault``
+does not lock out ``fitvault sync`` in a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx2
+import pandas as pd
+import platformdirs
+from matplotlib.figure import Figure
+
+from fitvault import catalog, frames, plots
+from fitvault._errors import ConfigError
+from fitvault.auth import Account, Opener, TokenManager, TokenStore, authorize, browser_opener
+from fitvault.catalog import DataType
+from fitvault.http import ApiClient
+from fitvault.normalise.google_health import NORMALISERS
+from fitvault.store import Store
+from fitvault.sync import ProgressFn, Syncer, SyncReport
+
+T = TypeVar("T")
+ENV_HOME = "FITVAULT_HOME"
+
+
+def default_directory() -> Path:
+    """``$FITVAULT_HOME`` or the platform's user data directory."""
+    return Path(os.environ.get(ENV_HOME) or platformdirs.user_data_dir("fitvault", appauthor=False))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from synchronous code, also inside a running loop (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def parse_types(names: Sequence[str] | None) -> list[DataType]:
+    if not names:
+        return list(catalog.STORED_TYPES)
+    out = []
+    for name in names:
+        try:
+            dtype = catalog.get(name)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+        if not dtype.stored:
+            known = ", ".join(t.name for t in catalog.STORED_TYPES)
+            raise ConfigError(f"fitvault does not sync {dtype.name} yet; it syncs: {known}")
+        out.append(dtype)
+    return out
+
+
+class Vault:
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_directory()
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ConfigError(f"{self.directory} is a file; a vault is a directory")
+
+    def __repr__(self) -> str:
+        return f"Vault({str(self.directory)!r})"
+
+    @contextlib.contextmanager
+    def store(self, *, read_only: bool = False) -> Iterator[Store]:
+        with Store(self.directory, read_only=read_only) as store:
+            yield store
+
+    # --- getting data in ----------------------------------------------------------------
+
+    def authorize(
+        self,
+        *,
+        server: str | None = None,
+        client_secrets: str | os.PathLike[str] | None = None,
+        types: Sequence[str] | None = None,
+        open_url: Opener | None = browser_opener,
+        show_url: Callable[[str], None] | None = None,
+        timeout: float = 300.0,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> dict[str, Any]:
+        """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault."""
+        scopes = catalog.scopes_for(parse_types(types))
+        if server:
+            account = Account.for_server(server, scopes)
+        elif client_secrets:
+            account = Account.from_client_secrets(Path(client_secrets), scopes)
+        else:
+            raise ConfigError(
+                "Signing in to Google needs an OAuth client: pass --client-secrets "
+                "client_secret.json (a 'Desktop app' client from Google Cloud Console), or "
+                "--server URL for a local simulator."
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        coro = authorize(
+            account,
+            self.directory,
+            open_url=open_url,
+            show_url=show_url,
+            timeout=timeout,
+            transport=transport,
+        )
+        token = run(coro)
+        return {"scopes": token.get("scope", "").split()}
+
+    def sync(
+        self,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        types: Sequence[str] | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        per_minute: int | None = 300,
+        lag: dt.timedelta | None = None,
+    ) -> SyncReport:
+        """Fetch what the vault is missing (plus the recent days wearables revise)."""
+        return run(
+            self.async_sync(
+                since,
+                until,
+                types,
+                progress=progress,
+                transport=transport,
+                per_minute=per_minute,
+                lag=lag,
+            )
+        )
+
+    async def async_sync(
+        self,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        types: Sequence[str] | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        per_minute: int | None = 300,
+        lag: dt.timedelta | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> SyncReport:
+        wanted = parse_types(types)
+        first, last = _date(since, "since"), _date(until, "until")
+        account = Account.load(self.directory)
+        tokens = TokenManager(account, TokenStore(self.directory), transport=transport)
+        async with ApiClient(
+            account.api_base, tokens, transport=transport, per_minute=per_minute
+        ) as client:
+            with self.store() as store:
+                kwargs: dict[str, Any] = {"progress": progress}
+                if lag is not None:
+                    kwargs["lag"] = lag
+                if clock is not None:
+                    kwargs["clock"] = clock
+                syncer = Syncer(store, client, scopes=tokens.scopes, **kwargs)
+                return await syncer.run(wanted, first, last)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+        """Rebuild every table from the kept raw pages (no network); returns rows per table."""
+        with self.store() as store:
+            total = store.count("_raw_pages")
+            with store.transaction("rebuilding tables from raw pages"):
+                store.clear_tables()
+                for n, stored in enumerate(store.raw_pages(), 1):
+                    page = stored.page
+                    dtype = catalog.get(page.data_type)
+                    batch = NORMALISERS[dtype.name](page.body, page.source)
+                    store.merge(dtype, batch.tables, source=page.source, replace=stored.replace)
+                    if progress:
+                        progress(n, total)
+            return {t: store.count(t) for t in catalog.TABLES}
+
+    # --- getting data out ---------------------------------------------------------------
+
+    @property
+    def time_zone(self) -> str:
+        """The person's IANA time zone from the API's settings (UTC before the first sync)."""
+        with self.store(read_only=True) as store:
+            settings = store.get_meta("settings") or {}
+        return str(settings.get("timeZone") or "UTC")
+
+    def _frame(
+        self, fn: Callable[..., pd.DataFrame], *args: Any, tz: str | None = None, **kw: Any
+    ) -> pd.DataFrame:
+        zone = tz or self.time_zone
+        with self.store(read_only=True) as store:
+            return fn(store, *args, tz=zone, **kw)
+
+    def heart_rate(
+        self, start: frames.TimeArg = None, end: frames.TimeArg = None, *, tz: str | None = None
+    ) -> pd.DataFrame:
+        return self._frame(frames.heart_rate, start, end, tz=tz)
+
+    def resting_heart_rate(
+        self, start: frames.TimeArg = None, end: frames.TimeArg = None
+    ) -> pd.DataFrame:
+        with self.store(read_only=True) as store:
+            return frames.resting_heart_rate(store, start, end)
+
+    def steps(
+        self,
+        freq: str = "D",
+        start: frames.TimeArg = None,
+        end: frames.TimeArg = None,
+        *,
+        tz: str | None = None,
+    ) -> pd.DataFrame:
+        return self._frame(frames.steps, freq, start, end, tz=tz)
+
+    def sleep(
+        self,
+        start: frames.TimeArg = None,
+        end: frames.TimeArg = None,
+        *,
+        naps: bool = False,
+        tz: str | None = None,
+    ) -> pd.DataFrame:
+        return self._frame(frames.sleep, start, end, tz=tz, naps=naps)
+
+    def sleep_stages(
+        self, start: frames.TimeArg = None, end: frames.TimeArg = None, *, tz: str | None = None
+    ) -> pd.DataFrame:
+        return self._frame(frames.sleep_stages, start, end, tz=tz)
+
+    def latest_full_day(self) -> dt.date | None:
+        """The most recent local date with heart-rate readings before the one still in progress."""
+        with self.store(read_only=True) as store:
+            days = store.df("SELECT DISTINCT local_date FROM heart_rate ORDER BY 1 DESC LIMIT 2")
+        dates = [d.date() for d in days["local_date"]]
+        return dates[1] if len(dates) == 2 else (dates[0] if dates else None)
+
+    def plot(self, name: str, *, day: dt.date | str | None = None, days: int = 7) -> Figure:
+        """One of ``fitvault.plots.PLOTS`` drawn from this vault.
+
+        ``day`` picks the day for ``hr-day`` and the last day for ``hr-by-hour`` (default: the
+        latest complete day); ``days`` is how many days ``hr-by-hour`` averages.
+        """
+        spec = plots.PLOTS.get(name)
+        if spec is None:
+            raise ConfigError(f"unknown plot {name!r}; choose from {', '.join(plots.PLOTS)}")
+        if spec.needs == "sleep":
+            return spec.make(self.sleep())
+        if spec.needs == "resting_heart_rate":
+            return spec.make(self.resting_heart_rate())
+        last = _date(day, "date") or self.latest_full_day()
+        if last is None:
+            raise ConfigError("the vault has no heart-rate readings yet; run `fitvault sync`")
+        if name == "hr-day":
+            return spec.make(self.heart_rate(last, last), last)
+        return spec.make(self.heart_rate(last - dt.timedelta(days=days - 1), last), days=days)
+
+    def status(self) -> dict[str, Any]:
+        """Rows and covered span per table, and when the last sync ran."""
+        with self.store(read_only=True) as store:
+            tables = {t: store.count(t) for t in catalog.TABLES}
+            spans = {
+                t.name: store.coverage(t.name, "google-health-api") for t in catalog.STORED_TYPES
+            }
+            return {
+                "directory": str(self.directory),
+                "rows": tables,
+                "coverage": spans,
+                "last_sync": store.get_meta("last_sync"),
+                "identity": store.get_meta("identity"),
+                "raw_pages": store.count("_raw_pages"),
+            }
+
+
+def _date(value: dt.date | str | None, what: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--{what} {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def open(directory: str | os.PathLike[str] | None = None) -> Vault:
+    """The vault in ``directory`` (default: ``$FITVAULT_HOME`` or the user data directory)."""
+    return Vault(directory)

@@ -1,0 +1,284 @@
+"""Sync: the planner asks only for what is missing, the runner stores exactly the world, and a
+sync killed at any page resumes to the same vault."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+from pathlib import Path
+
+import httpx2
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fitvault._errors import ApiUnavailable
+from fitvault._time import to_us
+from fitvault.simulator.app import Simulator
+from fitvault.simulator.world import World
+from fitvault.sources.google_health import Window
+from fitvault.sync import Frontier, plan_windows, subtract
+from fitvault.vault import Vault
+from tests.conftest import NOW, sign_in, sync
+
+spans = st.lists(
+    st.tuples(st.integers(0, 1000), st.integers(1, 200)).map(lambda p: (p[0], p[0] + p[1])),
+    max_size=8,
+)
+
+
+@given(
+    covered=spans, lo=st.integers(0, 1000), size=st.integers(1, 1000), stale=st.integers(0, 2000)
+)
+def test_planned_windows_are_exactly_what_is_missing(
+    covered: list[tuple[int, int]], lo: int, size: int, stale: int
+) -> None:
+    """Windows are disjoint, newest first, inside the request, and cover every point that is
+    requested and not freshly covered — and nothing else."""
+    requested = (lo, lo + size)
+    windows = plan_windows(requested, covered, stale_from=stale)
+    assert [w.lo for w in windows] == sorted((w.lo for w in windows), reverse=True)
+    wanted = {x for x in range(*requested) if not any(a <= x < min(b, stale) for a, b in covered)}
+    got = [x for w in windows for x in range(w.lo, w.hi)]
+    assert len(got) == len(set(got))
+    assert set(got) == wanted
+
+
+def test_subtract_keeps_the_uncovered_pieces() -> None:
+    """A span minus coverage in the middle leaves both ends."""
+    assert subtract((0, 10), [(3, 5)]) == [(0, 3), (5, 10)]
+
+
+def test_frontier_replaces_down_to_each_pages_oldest_key() -> None:
+    """Each page answers for [its oldest key, the previous page's oldest); the last for the rest."""
+    f = Frontier(Window(0, 100), epsilon=1)
+    assert f.step(70, 99, last=False) == ((70, 100), (71, 100))
+    assert f.step(40, 70, last=False) == ((40, 70), (41, 100))
+    assert f.step(None, None, last=False) == (None, None)  # empty page with a token
+    assert f.step(10, 39, last=True) == ((0, 40), (0, 100))
+
+
+def test_frontier_stops_replacing_when_pages_are_out_of_order() -> None:
+    """If the server's order cannot be trusted, nothing is deleted by span until the end."""
+    f = Frontier(Window(0, 100), epsilon=1)
+    f.step(50, 99, last=False)
+    assert f.step(40, 80, last=False) == (None, None)
+    assert f.step(0, 30, last=True) == (None, (0, 100))
+
+
+def table_rows(vault: Vault) -> dict[str, list[tuple]]:
+    with vault.store(read_only=True) as store:
+        return {
+            "heart_rate": store.con.execute(
+                "SELECT epoch(time), bpm, utc_offset_s, local_date FROM heart_rate ORDER BY 1"
+            ).fetchall(),
+            "steps": store.con.execute(
+                "SELECT epoch(start_time), count FROM steps ORDER BY 1"
+            ).fetchall(),
+            "sleep_sessions": store.con.execute(
+                "SELECT epoch(start_time), epoch(end_time), minutes_asleep FROM sleep_sessions ORDER BY 1"
+            ).fetchall(),
+            "sleep_stages": store.con.execute(
+                "SELECT epoch(start_time), stage FROM sleep_stages ORDER BY 1"
+            ).fetchall(),
+            "resting_heart_rate": store.con.execute(
+                "SELECT date, bpm FROM resting_heart_rate ORDER BY 1"
+            ).fetchall(),
+        }
+
+
+def test_a_sync_stores_exactly_the_world(
+    vault: Vault, transport: httpx2.ASGITransport, world: World
+) -> None:
+    """Every reading, minute, session, stage and daily value of the world is in the vault once."""
+    report = sync(vault, transport)
+    rows = table_rows(vault)
+    hr = world.heart_rate()
+    assert [r[0] for r in rows["heart_rate"]] == hr.t.astype(float).tolist()
+    assert [r[1] for r in rows["heart_rate"]] == hr.bpm.tolist()
+    assert [r[2] for r in rows["heart_rate"]] == hr.offset_s.tolist()
+    assert [r[1] for r in rows["steps"]] == world.steps().count.tolist()
+    assert [(s[0], s[1]) for s in rows["sleep_sessions"]] == [
+        (float(s.start_s), float(s.end_s)) for s in world.sleep()
+    ]
+    assert len(rows["sleep_stages"]) == sum(len(s.stages) for s in world.sleep())
+    assert [(d, b) for d, b in rows["resting_heart_rate"]] == [
+        (v.date, v.value) for v in world.resting_heart_rate()
+    ]
+    assert report.skipped == {}
+
+
+def test_first_sync_needs_about_the_lower_bound_of_requests(
+    vault: Vault, transport: httpx2.ASGITransport, world: World
+) -> None:
+    """Requests made stay within a few of ⌈points ÷ page cap⌉ per type (+3 account calls)."""
+    report = sync(vault, transport)
+    bound = (
+        math.ceil(len(world.heart_rate().t) / 5000)
+        + math.ceil(len(world.steps().start) / 10_000)
+        + math.ceil(len(world.sleep()) / 25)
+        + 1
+        + 3
+    )
+    assert bound <= report.requests <= bound + 4
+
+
+def test_sync_twice_is_sync_once_and_rereads_only_the_lag(
+    vault: Vault, transport: httpx2.ASGITransport
+) -> None:
+    """A second sync leaves the same rows and only re-reads the last few days."""
+    sync(vault, transport)
+    first = table_rows(vault)
+    again = sync(vault, transport)
+    assert table_rows(vault) == first
+    lag_start = to_us(NOW - dt.timedelta(days=3))
+    for name in ("heart-rate", "steps", "sleep"):
+        assert [w.lo for w in again.windows[name]] == [lag_start]
+    assert again.pages["heart-rate"] < 15
+
+
+class Killed(Exception):
+    """Stands in for the process dying mid-sync."""
+
+
+class DyingTransport(httpx2.AsyncBaseTransport):
+    """Forwards to the simulator, then dies on the n-th dataPoints request."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, die_at: int) -> None:
+        self.inner, self.die_at, self.seen = inner, die_at, 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if "/dataPoints" in request.url.path:
+            self.seen += 1
+            if self.seen == self.die_at:
+                raise Killed
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("die_at", [2, 5, 9, 40])
+def test_a_killed_sync_resumes_to_the_same_vault(
+    tmp_path: Path, transport: httpx2.ASGITransport, die_at: int
+) -> None:
+    """Dying at any request and re-running gives the rows of an uninterrupted sync."""
+    clean = Vault(tmp_path / "clean")
+    sign_in(clean, transport)
+    sync(clean, transport)
+
+    broken = Vault(tmp_path / "broken")
+    sign_in(broken, transport)
+    with pytest.raises(Killed):
+        sync(broken, DyingTransport(transport, die_at))
+    resumed = sync(broken, transport)
+    assert table_rows(broken) == table_rows(clean)
+    assert resumed.requests < 200
+
+
+def test_rebuild_from_raw_pages_gives_the_same_tables(
+    vault: Vault, transport: httpx2.ASGITransport
+) -> None:
+    """Dropping every row and replaying the kept pages restores the tables exactly."""
+    sync(vault, transport)
+    sync(vault, transport)  # lag re-reads add overlapping pages to replay
+    before = table_rows(vault)
+    vault.rebuild()
+    assert table_rows(vault) == before
+
+
+def test_types_without_a_granted_scope_are_skipped_with_a_reason(
+    tmp_path: Path, transport: httpx2.ASGITransport
+) -> None:
+    """Signing in for heart rate only syncs heart rate and says why the rest was skipped."""
+    v = Vault(tmp_path / "v")
+    sign_in(v, transport, types=["heart-rate"])
+    report = sync(v, transport)
+    assert report.rows["heart_rate"] > 0
+    assert report.rows["sleep_sessions"] == 0
+    assert "sleep" in report.skipped
+    assert "fitvault auth" in report.skipped["sleep"]
+
+
+def test_an_expired_access_token_is_refreshed_once(
+    vault: Vault, sim: Simulator, transport: httpx2.ASGITransport, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """When the API says 401 the client refreshes, saves the new token and carries on."""
+    token_file = vault.directory / "token.json"
+    before = token_file.read_text()
+    clock.advance(2 * 3600)  # the simulator now considers the access token expired
+    report = sync(vault, transport, types=["daily-resting-heart-rate"])
+    assert report.rows["resting_heart_rate"] > 0
+    assert token_file.read_text() != before
+
+
+def test_429_waits_as_long_as_retry_after_says(tmp_path: Path, world: World, clock) -> None:  # type: ignore[no-untyped-def]
+    """Rate limited mid-sync, the client waits Retry-After seconds and finishes the job."""
+    import stamina.instrumentation as si
+
+    from fitvault.simulator.app import create_app
+
+    sim = create_app(world, clock=clock, auto_approve=True, quota_per_minute=2)
+    transport = httpx2.ASGITransport(app=sim.app)
+    v = Vault(tmp_path / "v")
+    sign_in(v, transport)
+    waits: list[float] = []
+
+    def advance(details: si.RetryDetails) -> None:
+        wait = getattr(details.caused_by, "retry_after", None)
+        if wait:
+            waits.append(wait)
+            clock.advance(wait)
+
+    si.set_on_retry_hooks([advance])
+    try:
+        report = sync(v, transport, types=["sleep", "daily-resting-heart-rate"])
+    finally:
+        si.set_on_retry_hooks(None)
+    assert report.rows["sleep_sessions"] == len(world.sleep())
+    assert waits
+    assert all(1 <= w <= 60 for w in waits)
+
+
+def test_server_errors_are_retried_then_reported(
+    tmp_path: Path, transport: httpx2.ASGITransport
+) -> None:
+    """A server that keeps failing is retried a few times, then named in a clear error."""
+    v = Vault(tmp_path / "v")
+    sign_in(v, transport)
+
+    class Failing(httpx2.AsyncBaseTransport):
+        calls = 0
+
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if "/dataPoints" in request.url.path:
+                Failing.calls += 1
+                return httpx2.Response(
+                    503, json={"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}}
+                )
+            return await transport.handle_async_request(request)
+
+    with pytest.raises(ApiUnavailable, match=r"dataPoints.*run the command again"):
+        sync(v, Failing(), types=["sleep"])
+    assert Failing.calls == 4  # stamina attempts in test mode
+
+
+def test_progress_reaches_one_for_every_type(vault: Vault, transport: httpx2.ASGITransport) -> None:
+    """The progress callback ends at 100 % per type with the points received."""
+    seen: dict[str, float] = {}
+    sync(vault, transport, progress=lambda p: seen.__setitem__(p.data_type, p.done))
+    assert seen == {"sleep": 1.0, "daily-resting-heart-rate": 1.0, "steps": 1.0, "heart-rate": 1.0}
+
+
+def test_counts_match_when_asyncio_loop_already_runs(
+    vault: Vault, transport: httpx2.ASGITransport
+) -> None:
+    """vault.sync works from inside a running event loop (as in Jupyter)."""
+
+    async def inside() -> int:
+        report = vault.sync(
+            transport=transport, per_minute=None, types=["daily-resting-heart-rate"]
+        )
+        return report.rows["resting_heart_rate"]
+
+    assert asyncio.run(inside()) > 0
+    assert np.isfinite(1.0)

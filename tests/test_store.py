@@ -61,6 +61,26 @@ def test_same_page_twice_is_one_set_of_rows(tmp_path: Path) -> None:
         }
 
 
+def test_a_batch_repeating_a_key_keeps_its_last_row(tmp_path: Path) -> None:
+    """Pages saved together can overlap at an edge; the later reading of a key wins."""
+    rows = hr_rows([0, 5], 60)["heart_rate"]
+    later = hr_rows([5, 10], 65)["heart_rate"]
+    with Store(tmp_path) as store:
+        store.commit_page(
+            HR,
+            {"heart_rate": pa.concat_tables([rows, later])},
+            source="google-health-api",
+            replace=(us(0), us(11)),
+            covered=None,
+            raw=None,
+        )
+        assert bpm_by_time(store) == {
+            0: (60, "google-health-api"),
+            5: (65, "google-health-api"),
+            10: (65, "google-health-api"),
+        }
+
+
 def test_a_revised_span_replaces_readings_that_vanished(tmp_path: Path) -> None:
     """The server's answer for a span replaces what that source had there, deletions included."""
     with Store(tmp_path) as store:

@@ -60,6 +60,7 @@ class SyncBars:
             TextColumn("{task.percentage:>5.1f}%"),
             TextColumn("{task.fields[points]:>10,} points  {task.fields[requests]:>5} requests"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"),
             console=console,
             transient=False,
         )
@@ -76,9 +77,16 @@ class SyncBars:
         task = self.tasks.get(p.data_type)
         if task is None:
             task = self.tasks[p.data_type] = self.progress.add_task(
-                "", total=1.0, name=p.data_type, points=0, requests=0
+                "", total=1.0, name=p.data_type, points=0, requests=0, note=""
             )
-        self.progress.update(task, completed=p.done, points=p.points, requests=p.requests)
+        note = (
+            f"[yellow]waiting {p.waiting_s:.0f} s for the API's per-minute quota"
+            if p.waiting_s
+            else ""
+        )
+        self.progress.update(
+            task, completed=p.done, points=p.points, requests=p.requests, note=note
+        )
 
 
 def _sync_summary(report: SyncReport) -> Table:

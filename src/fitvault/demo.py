@@ -41,9 +41,13 @@ class _ConsentForm(html.parser.HTMLParser):
             self.fields.append((a.get("name", ""), a.get("value", "")))
 
 
-async def press_allow(url: str) -> None:
-    """Open the consent page like a browser would, press Allow, follow the redirect home."""
-    async with httpx2.AsyncClient(timeout=30.0) as client:
+async def press_allow(url: str, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
+    """Open the consent page like a browser would, press Allow, follow the redirect home.
+
+    ``transport`` reaches the simulator (e.g. in-process); the redirect always goes to the real
+    loopback listener that ``fitvault.auth`` started.
+    """
+    async with httpx2.AsyncClient(timeout=30.0, transport=transport) as client:
         page = await client.get(url)
         page.raise_for_status()
         form = _ConsentForm()
@@ -54,9 +58,10 @@ async def press_allow(url: str) -> None:
         for key, value in form.fields:
             data.setdefault(key, []).append(value)
         answer = await client.post(urljoin(url, form.action), data=data)
-        if answer.status_code not in (302, 303) or "location" not in answer.headers:
-            raise AuthFlowError(f"the consent page answered {answer.status_code}, not a redirect")
-        await client.get(answer.headers["location"])
+    if answer.status_code not in (302, 303) or "location" not in answer.headers:
+        raise AuthFlowError(f"the consent page answered {answer.status_code}, not a redirect")
+    async with httpx2.AsyncClient(timeout=30.0) as loopback:
+        await loopback.get(answer.headers["location"])
 
 
 @dataclass

@@ -65,6 +65,7 @@ class RateLimiter:
     per_minute: int | None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    on_wait: Callable[[float], None] | None = None  # told how long each pause will be
     _sent: collections.deque[float] = field(default_factory=collections.deque)
 
     async def acquire(self) -> None:
@@ -77,7 +78,10 @@ class RateLimiter:
             if len(self._sent) < self.per_minute:
                 self._sent.append(now)
                 return
-            await self.sleep(self._sent[0] + 60 - now)
+            pause = self._sent[0] + 60 - now
+            if self.on_wait:
+                self.on_wait(pause)
+            await self.sleep(pause)
 
 
 @dataclass(frozen=True)

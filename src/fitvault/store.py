@@ -94,6 +94,8 @@ class Store:
         except duckdb.Error as exc:
             raise VaultError(f"Cannot open {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        self._coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self._pending_coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         if not read_only:
             self._ensure_schema()
 
@@ -127,9 +129,12 @@ class Store:
             try:
                 yield
             except BaseException:
+                self._pending_coverage.clear()
                 self.con.rollback()
                 raise
             self.con.commit()
+            self._coverage.update(self._pending_coverage)
+            self._pending_coverage.clear()
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -144,10 +149,31 @@ class Store:
         raw: RawPage | None,
     ) -> None:
         """Merge one page's rows, keep its raw body and extend coverage, atomically."""
-        with self.transaction(f"saving a {dtype.name} page"):
-            self.merge(dtype, tables, source=source, replace=replace)
-            if raw is not None:
-                self._keep_raw(raw, replace)
+        self.commit(
+            dtype,
+            tables,
+            source=source,
+            replaces=[replace] if replace else [],
+            covered=covered,
+            raws=[(raw, replace)] if raw else [],
+        )
+
+    def commit(
+        self,
+        dtype: DataType,
+        tables: dict[str, pa.Table],
+        *,
+        source: str,
+        replaces: Sequence[tuple[int, int]],
+        covered: tuple[int, int] | None,
+        raws: Sequence[tuple[RawPage, tuple[int, int] | None]] = (),
+    ) -> None:
+        """Merge the rows of one or more pages, keep their raw bodies (each with the span it
+        answered for, so a rebuild replays exactly) and extend coverage, in one transaction."""
+        with self.transaction(f"saving {dtype.name} data"):
+            self.merge(dtype, tables, source=source, replaces=replaces)
+            if raws:
+                self._keep_raw(raws)
             if covered is not None:
                 self._add_coverage(dtype.name, source, covered)
 
@@ -157,13 +183,14 @@ class Store:
         tables: dict[str, pa.Table],
         *,
         source: str,
-        replace: tuple[int, int] | None,
+        replaces: Sequence[tuple[int, int]] = (),
     ) -> None:
         """The merge described in the module docstring (caller holds the transaction)."""
+        spans = merge_spans(replaces)
         for table in dtype.tables:
             if table.parent is None:
                 children = [t for t in dtype.tables if t.parent == table.name]
-                self._merge_table(table, tables.get(table.name), children, source, replace)
+                self._merge_table(table, tables.get(table.name), children, source, spans)
         for table in dtype.tables:
             rows = tables.get(table.name)
             if table.parent is not None and rows is not None and rows.num_rows:
@@ -175,15 +202,15 @@ class Store:
         rows: pa.Table | None,
         children: Sequence[Table],
         source: str,
-        replace: tuple[int, int] | None,
+        spans: Sequence[tuple[int, int]],
     ) -> None:
         key = table.key[0]
         has_rows = rows is not None and rows.num_rows > 0
         if has_rows:
             self.con.register("_batch", rows)
         try:
-            if replace is not None:
-                lo, hi = (_bound(table, table.range_column, v) for v in replace)
+            for span_us in spans:
+                lo, hi = (_bound(table, table.range_column, v) for v in span_us)
                 span = f'source = ? AND "{table.range_column}" >= ? AND "{table.range_column}" < ?'
                 for child in children:
                     self.con.execute(
@@ -212,34 +239,57 @@ class Store:
                 self.con.unregister("_batch")
 
     def _insert(self, table: Table, rows: pa.Table) -> None:
+        """Insert rows; if the batch repeats a key (pages overlap at their edges), the later
+        row wins."""
+        select = "SELECT * FROM _insert"
+        if (
+            len(table.key) == 1
+            and pc.count_distinct(rows.column(table.key[0])).as_py() < rows.num_rows
+        ):
+            rows = rows.append_column("_n", pa.array(range(rows.num_rows), pa.int64()))
+            select = (
+                f"SELECT * EXCLUDE (_n) FROM _insert QUALIFY row_number() OVER "
+                f'(PARTITION BY "{table.key[0]}" ORDER BY _n DESC) = 1'
+            )
         self.con.register("_insert", rows)
         try:
-            self.con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM _insert")
+            self.con.execute(f"INSERT INTO {table.name} BY NAME {select}")
         finally:
             self.con.unregister("_insert")
 
-    def _keep_raw(self, raw: RawPage, replace: tuple[int, int] | None) -> None:
-        body = pa.compress(raw.body, codec=CODEC, asbytes=True)
-        self.con.execute(
-            "INSERT INTO _raw_pages (data_type, source, request, fetched_at, replace_from, "
-            "replace_to, codec, raw_size, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                raw.data_type,
-                raw.source,
-                json.dumps(raw.request, sort_keys=True),
-                raw.fetched_at,
-                replace[0] if replace else None,
-                replace[1] if replace else None,
-                CODEC,
-                len(raw.body),
-                body,
-            ],
+    def _keep_raw(self, raws: Sequence[tuple[RawPage, tuple[int, int] | None]]) -> None:
+        rows = pa.table(
+            {
+                "data_type": [r.data_type for r, _ in raws],
+                "source": [r.source for r, _ in raws],
+                "request": [json.dumps(r.request, sort_keys=True) for r, _ in raws],
+                "fetched_at": pa.array(
+                    [r.fetched_at for r, _ in raws], pa.timestamp("us", tz="UTC")
+                ),
+                "replace_from": pa.array(
+                    [span[0] if span else None for _, span in raws], pa.int64()
+                ),
+                "replace_to": pa.array([span[1] if span else None for _, span in raws], pa.int64()),
+                "codec": [CODEC] * len(raws),
+                "raw_size": pa.array([len(r.body) for r, _ in raws], pa.int64()),
+                "body": pa.array(
+                    [pa.compress(r.body, codec=CODEC, asbytes=True) for r, _ in raws], pa.binary()
+                ),
+            }
         )
+        self.con.register("_raws", rows)
+        try:
+            self.con.execute("INSERT INTO _raw_pages BY NAME SELECT * FROM _raws")
+        finally:
+            self.con.unregister("_raws")
 
     # --- sync state -----------------------------------------------------------------------
 
     def coverage(self, data_type: str, source: str) -> list[tuple[int, int]]:
         """Merged, sorted [from, to) spans (µs) of the range axis already stored."""
+        cached = self._coverage.get((data_type, source))
+        if cached is not None:
+            return list(cached)
         with self._translate("reading sync state"):
             rows = self.con.execute(
                 "SELECT epoch_us(covered_from), epoch_us(covered_to) FROM _sync_state "
@@ -247,18 +297,22 @@ class Store:
                 "source = ? ORDER BY covered_from",
                 [data_type, source],
             ).fetchall()
-        return [(int(a), int(b)) for a, b in rows]
+        spans = [(int(a), int(b)) for a, b in rows]
+        self._coverage[(data_type, source)] = spans
+        return list(spans)
 
     def _add_coverage(self, data_type: str, source: str, span: tuple[int, int]) -> None:
         merged = merge_spans([*self.coverage(data_type, source), span])
         self.con.execute(
             "DELETE FROM _sync_state WHERE data_type = ? AND source = ?", [data_type, source]
         )
-        now = dt.datetime.now(dt.UTC)
-        self.con.executemany(
-            "INSERT INTO _sync_state VALUES (?, ?, ?, ?, ?)",
-            [[data_type, source, from_us(a), from_us(b), now] for a, b in merged],
+        values = ", ".join(
+            "(?, ?, make_timestamptz(?), make_timestamptz(?), now())" for _ in merged
         )
+        params = [v for a, b in merged for v in (data_type, source, a, b)]
+        self.con.execute(f"INSERT INTO _sync_state VALUES {values}", params)
+        # The cache may only change once the transaction commits; the caller's commit follows.
+        self._pending_coverage[(data_type, source)] = merged
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._translate("saving account details"):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import datetime as dt
+import itertools
 import logging
 import time
 import zoneinfo
@@ -19,14 +21,16 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import pyarrow as pa
+
 from fitvault import catalog
 from fitvault._errors import DataError
 from fitvault._time import US_PER_DAY, date_to_us, to_us
 from fitvault.catalog import DataType, RecordKind
 from fitvault.http import ApiClient
-from fitvault.normalise.google_health import NORMALISERS, SOURCE
+from fitvault.normalise.google_health import NORMALISERS, SOURCE, Batch
 from fitvault.sources.google_health import AccountInfo, Page, Window, fetch_account, iter_pages
-from fitvault.store import Store, merge_spans
+from fitvault.store import RawPage, Store, merge_spans
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +157,7 @@ class SyncProgress:
     pages: int
     requests: int
     finished: bool = False
+    waiting_s: float = 0.0  # pausing to stay within the API's per-minute quota
 
 
 @dataclass
@@ -197,14 +202,29 @@ class Syncer:
         progress: ProgressFn | None = None,
         lag: dt.timedelta = DEFAULT_LAG,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        max_window: dt.timedelta | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.scopes = scopes
-        self.progress = progress or (lambda p: None)
+        self.progress = self._remember(progress or (lambda p: None))
+        self._last: SyncProgress | None = None
+        client.limiter.on_wait = self._waiting
         self.lag = lag
         self.clock = clock
+        self.max_window = int(max_window.total_seconds() * 1_000_000) if max_window else None
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fitvault-store")
+
+    def _remember(self, progress: ProgressFn) -> ProgressFn:
+        def report(p: SyncProgress) -> None:
+            self._last = p
+            progress(p)
+
+        return report
+
+    def _waiting(self, seconds: float) -> None:
+        if self._last is not None:
+            self.progress(dataclasses.replace(self._last, waiting_s=seconds))
 
     async def run(
         self,
@@ -248,38 +268,93 @@ class Syncer:
         requested = span.axis(dtype)
         covered = self.store.coverage(dtype.name, SOURCE)
         windows = plan_windows(requested, covered, stale_from=span.stale_from(dtype, self.lag))
+        if self.max_window:
+            windows = [piece for w in windows for piece in split(w, self.max_window)]
         report.windows[dtype.name] = windows
         total = sum(w.hi - w.lo for w in windows) or 1
-        done = 0
-        points = pages = 0
+        done = points = pages = 0
+        requests_before = self.client.requests
         epsilon = US_PER_DAY if dtype.kind is RecordKind.DAILY else 1
         loop = asyncio.get_running_loop()
         for window in windows:
-            frontier = Frontier(window, epsilon)
+            buffer = PageBuffer(dtype, Frontier(window, epsilon))
             async for page in _prefetch(iter_pages(self.client, dtype, window)):
-                n = await loop.run_in_executor(self._worker, self._save, dtype, page, frontier)
+                n = await loop.run_in_executor(self._worker, self._accept, buffer, page)
                 points, pages = points + n, pages + 1
-                progress = done + (window.hi - max(frontier.top, window.lo))
-                self.progress(
-                    SyncProgress(dtype.name, progress / total, points, pages, self.client.requests)
-                )
+                progress = done + (window.hi - max(buffer.frontier.top, window.lo))
+                requests = self.client.requests - requests_before
+                self.progress(SyncProgress(dtype.name, progress / total, points, pages, requests))
             done += window.hi - window.lo
         report.points[dtype.name] = points
         report.pages[dtype.name] = pages
-        self.progress(
-            SyncProgress(dtype.name, 1.0, points, pages, self.client.requests, finished=True)
-        )
+        requests = self.client.requests - requests_before
+        self.progress(SyncProgress(dtype.name, 1.0, points, pages, requests, finished=True))
 
-    def _save(self, dtype: DataType, page: Page, frontier: Frontier) -> int:
+    def _accept(self, buffer: PageBuffer, page: Page) -> int:
+        """Normalise a page into the buffer; save the buffer when it is due (worker thread)."""
         try:
-            batch = NORMALISERS[dtype.name](page.raw.body, SOURCE)
+            batch = NORMALISERS[buffer.dtype.name](page.raw.body, SOURCE)
         except DataError as exc:
             req = page.raw.request
-            raise DataError(
-                f"{req['method']} {req['path']} [filter: {req['params'].get('filter')}]: {exc}"
-            ) from exc
-        replace, covered = frontier.step(batch.key_min, batch.key_max, page.last)
-        self.store.commit_page(
-            dtype, batch.tables, source=SOURCE, replace=replace, covered=covered, raw=page.raw
-        )
+            where = f"{req['method']} {req['path']} [filter: {req['params'].get('filter')}]"
+            raise DataError(f"{where}: {exc}") from exc
+        buffer.add(batch, page)
+        if page.last or buffer.due():
+            buffer.flush(self.store)
         return batch.points
+
+
+def split(window: Window, size: int) -> list[Window]:
+    """``window`` cut into pieces of at most ``size``, newest first."""
+    edges = [*range(window.hi, window.lo, -size), window.lo]
+    return [Window(lo, hi) for hi, lo in itertools.pairwise(edges)]
+
+
+@dataclass
+class PageBuffer:
+    """Pages of one window waiting to be saved together.
+
+    Saving several pages per transaction (up to ``max_rows`` rows or ``max_seconds`` of work)
+    amortises DuckDB's per-statement and per-commit costs; a kill loses at most that much.
+    """
+
+    dtype: DataType
+    frontier: Frontier
+    max_rows: int = 60_000
+    max_seconds: float = 2.0
+    batches: list[dict[str, pa.Table]] = field(default_factory=list)
+    raws: list[tuple[RawPage, tuple[int, int] | None]] = field(default_factory=list)
+    covered: tuple[int, int] | None = None
+    rows: int = 0
+    since: float = 0.0
+
+    def add(self, batch: Batch, page: Page) -> None:
+        replace, covered = self.frontier.step(batch.key_min, batch.key_max, page.last)
+        if not self.raws:
+            self.since = time.monotonic()
+        self.batches.append(batch.tables)
+        self.raws.append((page.raw, replace))
+        self.covered = covered or self.covered
+        self.rows += batch.points
+
+    def due(self) -> bool:
+        return self.rows >= self.max_rows or time.monotonic() - self.since >= self.max_seconds
+
+    def flush(self, store: Store) -> None:
+        if not self.raws:
+            return
+        tables = {
+            t.name: pa.concat_tables([b[t.name] for b in self.batches if t.name in b])
+            for t in self.dtype.tables
+            if any(t.name in b for b in self.batches)
+        }
+        replaces = [span for _, span in self.raws if span is not None]
+        store.commit(
+            self.dtype,
+            tables,
+            source=SOURCE,
+            replaces=replaces,
+            covered=self.covered,
+            raws=self.raws,
+        )
+        self.batches, self.raws, self.covered, self.rows = [], [], None, 0

@@ -163,6 +163,7 @@ class Vault:
         per_minute: int | None = 300,
         lag: dt.timedelta | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        max_window: dt.timedelta | None = None,
     ) -> SyncReport:
         wanted = parse_types(types)
         first, last = _date(since, "since"), _date(until, "until")
@@ -172,7 +173,7 @@ class Vault:
             account.api_base, tokens, transport=transport, per_minute=per_minute
         ) as client:
             with self.store() as store:
-                kwargs: dict[str, Any] = {"progress": progress}
+                kwargs: dict[str, Any] = {"progress": progress, "max_window": max_window}
                 if lag is not None:
                     kwargs["lag"] = lag
                 if clock is not None:
@@ -190,7 +191,12 @@ class Vault:
                     page = stored.page
                     dtype = catalog.get(page.data_type)
                     batch = NORMALISERS[dtype.name](page.body, page.source)
-                    store.merge(dtype, batch.tables, source=page.source, replace=stored.replace)
+                    store.merge(
+                        dtype,
+                        batch.tables,
+                        source=page.source,
+                        replaces=[stored.replace] if stored.replace else [],
+                    )
                     if progress:
                         progress(n, total)
             return {t: store.count(t) for t in catalog.TABLES}

@@ -248,6 +248,28 @@ def test_rollup_buckets_truncate_the_last_window_and_omit_empty_ones(
     assert len(points) < 5 * 24 + 1  # nights and off-wrist hours are absent
 
 
+def test_rollups_honour_the_data_source_family(api: httpx2.Client, world: World) -> None:
+    """A bogus family is refused; self-sources (what this client wrote) is empty."""
+    st = world.steps()
+    start = int(st.start[0]) - int(st.start[0]) % 3600
+    body = {
+        "range": {"startTime": iso(start), "endTime": iso(start + 86_400)},
+        "windowSize": "3600s",
+    }
+    path = "/v4/users/me/dataTypes/steps/dataPoints:rollUp"
+    bogus = api.post(path, json=body | {"dataSourceFamily": "users/me/dataSourceFamilies/bogus"})
+    assert bogus.status_code == 400
+    mine = api.post(
+        path, json=body | {"dataSourceFamily": "users/me/dataSourceFamilies/self-sources"}
+    )
+    assert mine.status_code == 200
+    assert mine.json() == {}
+    every = api.post(
+        path, json=body | {"dataSourceFamily": "users/me/dataSourceFamilies/all-sources"}
+    )
+    assert every.json()["rollupDataPoints"]
+
+
 def test_heart_rate_rollup_is_limited_to_14_days(api: httpx2.Client, world: World) -> None:
     """Heart-rate roll-ups over more than 14 days are refused."""
     t0 = int(world.heart_rate().t[0])

@@ -10,6 +10,7 @@ accepted too (``strict=False``); a true-zero interval arrives without its value 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from fitvault._errors import DataError
 from fitvault._time import US_PER_DAY, parse_duration_s
@@ -190,20 +192,22 @@ def _page_decoder(point: type) -> msgspec.json.Decoder[Any]:
 # --- column helpers ---------------------------------------------------------------------------
 
 
-def _timestamps(values: Sequence[str]) -> pa.Array:
+def _timestamps(values: Sequence[str | None] | pa.Array) -> pa.Array:
     """RFC 3339 strings → timestamp[us, UTC], parsed in Arrow's C++ code."""
-    return pc.cast(pa.array(values, pa.string()), _TS)
+    try:
+        return pc.cast(pa.array(values, pa.string()), _TS)
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"bad timestamp: {exc}") from exc
 
 
-def _offsets(values: Sequence[str]) -> pa.Array:
-    cache: dict[str, int] = {}
-    out = []
-    for v in values:
-        s = cache.get(v)
-        if s is None:
-            s = cache[v] = parse_duration_s(v)
-        out.append(s)
-    return pa.array(out, pa.int32())
+def _offsets(values: Sequence[str] | pa.Array) -> pa.Array:
+    """``"-14400s"`` durations → int32 seconds; parsed once per distinct value (a handful)."""
+    encoded = pa.array(values, pa.string()).dictionary_encode()
+    try:
+        seconds = [parse_duration_s(v) for v in encoded.dictionary.to_pylist()]
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"bad UTC offset: {exc}") from exc
+    return pc.take(pa.array(seconds, pa.int32()), encoded.indices)
 
 
 def _local_dates(times: pa.Array, offsets: pa.Array) -> pa.Array:
@@ -236,20 +240,86 @@ def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> list[
 # --- per type ---------------------------------------------------------------------------------
 
 _hr_decoder = _page_decoder(_HeartRatePoint)
+_HR_ARROW = pa.schema(
+    [
+        pa.field(
+            "dataPoints",
+            pa.list_(
+                pa.struct(
+                    [
+                        pa.field(
+                            "heartRate",
+                            pa.struct(
+                                [
+                                    pa.field(
+                                        "sampleTime",
+                                        pa.struct(
+                                            [
+                                                ("physicalTime", pa.string()),
+                                                ("utcOffset", pa.string()),
+                                            ]
+                                        ),
+                                    ),
+                                    pa.field("beatsPerMinute", pa.string()),
+                                ]
+                            ),
+                        )
+                    ]
+                )
+            ),
+        )
+    ]
+)
+
+
+def _heart_rate_arrow(body: bytes) -> tuple[pa.Array, pa.Array, pa.Array] | None:
+    """Heart-rate columns parsed by Arrow's C++ JSON reader, or None to take the general path.
+
+    The fast path covers pages as Google and the simulator send them (int64 as strings, every
+    field present); anything else — bare numbers, missing fields, broken JSON — returns None.
+    """
+    try:
+        table = pajson.read_json(
+            io.BytesIO(body),
+            read_options=pajson.ReadOptions(block_size=len(body) + 1, use_threads=False),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=_HR_ARROW,
+                unexpected_field_behavior="ignore",
+                newlines_in_values=True,
+            ),
+        )
+        points = table.column("dataPoints").combine_chunks().flatten()
+        hr = points.field("heartRate")
+        sample = hr.field("sampleTime")
+        columns = (
+            sample.field("physicalTime"),
+            sample.field("utcOffset"),
+            hr.field("beatsPerMinute"),
+        )
+        if any(c.null_count for c in (hr, sample, *columns)):
+            return None
+        return _timestamps(columns[0]), _offsets(columns[1]), pc.cast(columns[2], pa.int16())
+    except (pa.ArrowInvalid, KeyError):
+        return None
 
 
 def heart_rate(body: bytes, source: str = SOURCE) -> Batch:
-    hrs = [p.heartRate for p in _decode(_hr_decoder, body, "heart-rate")]
-    times = _timestamps([h.sampleTime.physicalTime for h in hrs])
-    offsets = _offsets([h.sampleTime.utcOffset for h in hrs])
+    fast = _heart_rate_arrow(body)
+    if fast is not None:
+        times, offsets, bpm = fast
+    else:
+        hrs = [p.heartRate for p in _decode(_hr_decoder, body, "heart-rate")]
+        times = _timestamps([h.sampleTime.physicalTime for h in hrs])
+        offsets = _offsets([h.sampleTime.utcOffset for h in hrs])
+        bpm = pa.array([h.beatsPerMinute for h in hrs], pa.int16())
     rows = _table(
         HEART_RATE_TABLE,
         {
             "time": times,
             "utc_offset_s": offsets,
             "local_date": _local_dates(times, offsets),
-            "bpm": pa.array([h.beatsPerMinute for h in hrs], pa.int16()),
-            "source": pa.repeat(source, len(hrs)) if hrs else pa.array([], pa.string()),
+            "bpm": bpm,
+            "source": pa.repeat(source, len(times)),
         },
     )
     return Batch({HEART_RATE_TABLE.name: rows}, *_key_span(times))

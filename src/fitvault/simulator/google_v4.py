@@ -309,7 +309,7 @@ class HealthApi:
         points = v4_data.rollup(
             self.world, dtype, int(start.timestamp()), int(end.timestamp()), window
         )
-        return _rollup_page(points, body, dtype)
+        return _rollup_page(_in_family(points, body, dtype), body, dtype)
 
     def _daily_rollup(self, dtype: DataType, body: dict[str, Any]) -> Response:
         if not dtype.daily_rollup or dtype.name in NO_DAILY_ROLLUP:
@@ -327,7 +327,7 @@ class HealthApi:
             raise ApiFailure(invalid_argument("Invalid data point filter: INVALID_TIME_RANGE"))
         _check_range_days(dtype, (end - first).days)
         points = v4_data.daily_rollup(self.world, dtype, first, end, days)
-        return _rollup_page(points, body, dtype)
+        return _rollup_page(_in_family(points, body, dtype), body, dtype)
 
 
 def _quota_exceeded(wait: int, limit: int) -> Response:
@@ -363,6 +363,15 @@ def _check_family(dtype: DataType, family: str, reconciled: bool) -> None:
     prefix = "users/me/dataSourceFamilies/"
     if not family.startswith(prefix) or family[len(prefix) :] not in FAMILIES:
         raise ApiFailure(invalid_argument("Data family is missing or is not supported"))
+
+
+def _in_family(points: list[Any], body: dict[str, Any], dtype: DataType) -> list[Any]:
+    """Roll-ups honour ``dataSourceFamily`` like list does; this client wrote nothing."""
+    family = body.get("dataSourceFamily")
+    if family is None:
+        return points
+    _check_family(dtype, str(family), reconciled=True)
+    return [] if str(family).endswith("/self-sources") else points
 
 
 def _page_size(dtype: DataType, raw: str | None) -> int:

@@ -44,8 +44,8 @@ def keys_us(world: World, name: str) -> np.ndarray:
         return world.steps().start * 1_000_000
     if name == "sleep":
         return np.array([s.end_s for s in world.sleep()], dtype=np.int64) * 1_000_000
-    days = [to_us(dt.datetime.combine(v.date, dt.time(), dt.UTC)) for v in world.resting_heart_rate()]
-    return np.array(days, dtype=np.int64)
+    rhr = world.resting_heart_rate()
+    return np.array([to_us(dt.datetime.combine(v.date, dt.time(), dt.UTC)) for v in rhr])
 
 
 def lower_bound(world: World, report: SyncReport) -> dict[str, int]:
@@ -80,13 +80,14 @@ def run_sync(world: World, directory: Path, max_window: dt.timedelta | None) -> 
 def show(label: str, world: World, report: SyncReport, seconds: float) -> tuple[int, int]:
     bound = lower_bound(world, report)
     print(f"\n{label}: {report.requests} requests in {seconds:.1f} s")
-    print(f"  {'type':<26}{'points':>11}{'windows':>9}{'requests':>10}{'lower bound':>13}")
+    print(f"  {'type':<26}{'points':>11}{'windows':>9}{'requests':>10}{'bound*':>13}")
     for name, pages in report.pages.items():
         print(
             f"  {name:<26}{report.points[name]:>11,}{len(report.windows[name]):>9}"
             f"{pages:>10}{bound[name]:>13}"
         )
     print(f"  {'account calls':<26}{'':>11}{'':>9}{ACCOUNT_CALLS:>10}{ACCOUNT_CALLS:>13}")
+    print("  * lower bound for these windows")
     return report.requests, sum(bound.values()) + ACCOUNT_CALLS
 
 
@@ -101,11 +102,14 @@ def main() -> None:
         t = time.perf_counter()
         report = run_sync(world, Path(tmp) / "planned", None)
         made, bound = show("fitvault (planned windows)", world, report, time.perf_counter() - t)
-        ratio_line = f"requests_vs_lower_bound={made / bound:.3f} requests={made} lower_bound={bound}"
+        ratio_line = (
+            f"requests_vs_lower_bound={made / bound:.3f} requests={made} lower_bound={bound}"
+        )
         if not args.skip_baseline:
             t = time.perf_counter()
             base = run_sync(world, Path(tmp) / "per-day", dt.timedelta(days=1))
-            base_made, _ = show("baseline (one window per day)", world, base, time.perf_counter() - t)
+            elapsed = time.perf_counter() - t
+            base_made, _ = show("baseline (one window per day)", world, base, elapsed)
             ratio_line += f" baseline_vs_lower_bound={base_made / bound:.3f}"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{ratio_line} peak_rss_mb={peak:.0f}")

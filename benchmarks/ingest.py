@@ -5,7 +5,8 @@ heart rate) exactly as the API serves them, into files, in a child process. Then
 process and on the same files in the same order:
 
 * fitvault: normalise each page and save it through the sync's own path (page buffer, merge
-  on natural keys, raw page kept zstd-compressed, sync state, transactions);
+  on natural keys, raw page kept zstd-compressed, sync state, transactions on a writer
+  thread that overlaps with parsing, as in ``fitvault sync``);
 * baseline ("tutorial"): ``json.loads`` + ``pandas.json_normalize`` + ``DataFrame.to_csv``
   appended to one CSV per type, as the classic Fitbit-to-pandas scripts do.
 
@@ -35,7 +36,7 @@ from fitvault._time import to_us
 from fitvault.normalise.google_health import NORMALISERS, SOURCE
 from fitvault.sources.google_health import Page, Window
 from fitvault.store import RawPage, Store
-from fitvault.sync import Frontier, PageBuffer
+from fitvault.sync import Frontier, PageBuffer, Writer
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
 TYPES = ("heart-rate", "steps", "sleep", "daily-resting-heart-rate")
@@ -70,6 +71,7 @@ def pages_of(folder: Path) -> list[Path]:
 
 def fitvault_ingest(pages: Path, vault: Path, days: int) -> dict[str, int]:
     span = Window(to_us(NOW - dt.timedelta(days=days + 2)), to_us(NOW + dt.timedelta(days=1)))
+    writer = Writer()
     with Store(vault) as store:
         for name in TYPES:
             dtype = catalog.get(name)
@@ -80,7 +82,8 @@ def fitvault_ingest(pages: Path, vault: Path, days: int) -> dict[str, int]:
                 raw = RawPage(name, SOURCE, {"file": path.name}, path.read_bytes(), NOW)
                 buffer.add(NORMALISERS[name](raw.body, SOURCE), Page(raw, last))
                 if last or buffer.due():
-                    buffer.flush(store)
+                    buffer.flush(store, writer)
+        writer.close()
         return {name: store.count(POINT_TABLE[name]) for name in TYPES}
 
 

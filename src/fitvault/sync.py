@@ -213,7 +213,8 @@ class Syncer:
         self.lag = lag
         self.clock = clock
         self.max_window = int(max_window.total_seconds() * 1_000_000) if max_window else None
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fitvault-store")
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fitvault-parse")
+        self._writer = Writer()
 
     def _remember(self, progress: ProgressFn) -> ProgressFn:
         def report(p: SyncProgress) -> None:
@@ -256,6 +257,7 @@ class Syncer:
                 await self._sync_type(dtype, span, report)
         finally:
             self._worker.shutdown(wait=True)
+            self._writer.close()
         self.store.set_meta(
             "last_sync", {"at": self.clock().isoformat(), "requests": self.client.requests}
         )
@@ -280,6 +282,8 @@ class Syncer:
             buffer = PageBuffer(dtype, Frontier(window, epsilon))
             async for page in _prefetch(iter_pages(self.client, dtype, window)):
                 n = await loop.run_in_executor(self._worker, self._accept, buffer, page)
+                if page.last:
+                    await loop.run_in_executor(self._worker, self._writer.drain)
                 points, pages = points + n, pages + 1
                 progress = done + (window.hi - max(buffer.frontier.top, window.lo))
                 requests = self.client.requests - requests_before
@@ -300,7 +304,7 @@ class Syncer:
             raise DataError(f"{where}: {exc}") from exc
         buffer.add(batch, page)
         if page.last or buffer.due():
-            buffer.flush(self.store)
+            buffer.flush(self.store, self._writer)
         return batch.points
 
 
@@ -340,21 +344,52 @@ class PageBuffer:
     def due(self) -> bool:
         return self.rows >= self.max_rows or time.monotonic() - self.since >= self.max_seconds
 
-    def flush(self, store: Store) -> None:
+    def flush(self, store: Store, writer: Writer | None = None) -> None:
+        """Save the buffered pages in one transaction (on ``writer``'s thread if given)."""
         if not self.raws:
             return
-        tables = {
-            t.name: pa.concat_tables([b[t.name] for b in self.batches if t.name in b])
-            for t in self.dtype.tables
-            if any(t.name in b for b in self.batches)
-        }
-        replaces = [span for _, span in self.raws if span is not None]
-        store.commit(
-            self.dtype,
-            tables,
-            source=SOURCE,
-            replaces=replaces,
-            covered=self.covered,
-            raws=self.raws,
-        )
+        batches, raws, covered = self.batches, self.raws, self.covered
         self.batches, self.raws, self.covered, self.rows = [], [], None, 0
+
+        def save() -> None:
+            tables = {
+                t.name: pa.concat_tables([b[t.name] for b in batches if t.name in b])
+                for t in self.dtype.tables
+                if any(t.name in b for b in batches)
+            }
+            replaces = [span for _, span in raws if span is not None]
+            store.commit(
+                self.dtype, tables, source=SOURCE, replaces=replaces, covered=covered, raws=raws
+            )
+
+        if writer is None:
+            save()
+        else:
+            writer.submit(save)
+
+
+class Writer:
+    """Saves on its own thread, in order, at most one transaction in flight.
+
+    DuckDB and Arrow release the GIL while they work, so saving one batch overlaps with
+    parsing the next; waiting before each submit bounds memory and surfaces errors promptly.
+    """
+
+    def __init__(self) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fitvault-save")
+        self._pending: concurrent.futures.Future[None] | None = None
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self.drain()
+        self._pending = self._pool.submit(fn)
+
+    def drain(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self._pool.shutdown(wait=True)

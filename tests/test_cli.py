@@ -151,11 +151,6 @@ def test_plot_all_writes_the_six_pngs(
         assert f"wrote{path}" in squash(result.stdout)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.out is a rich Console that soft-wraps at 80 columns when stdout is not a "
-    "terminal, so `wrote <path>` lines (cli.plot) split long paths across lines",
-)
 def test_written_paths_are_printed_on_one_line_when_piped(
     vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
 ) -> None:
@@ -168,11 +163,6 @@ def test_written_paths_are_printed_on_one_line_when_piped(
     assert result.stdout.splitlines() == [f"wrote {out / 'rhr.png'}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.plot passes --format straight to plots.save, whose ValueError is not a "
-    "FitvaultError, so main() shows a traceback and exits 1 instead of a ConfigError (exit 2)",
-)
 def test_an_unknown_image_format_exits_2(
     vault: Vault,
     transport: httpx2.ASGITransport,
@@ -247,12 +237,6 @@ def test_auth_with_no_browser_then_sync_over_real_sockets(tmp_path: Path) -> Non
     assert "points received in" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Typer turns KeyboardInterrupt into Exit(130) inside app(), so the `except "
-    "KeyboardInterrupt` in cli.main never runs and its 'everything saved so far is kept' "
-    "message is never shown",
-)
 @pytest.mark.slow
 def test_ctrl_c_exits_130_saying_progress_is_kept(tmp_path: Path) -> None:
     """Interrupting a waiting `fitvault auth` exits 130 with the 'run it again' message."""

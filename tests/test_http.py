@@ -279,7 +279,8 @@ class FakeTime:
 def test_the_fourth_request_in_a_minute_waits_until_the_first_is_60_s_old() -> None:
     """per_minute=3: three go at once; the fourth sleeps exactly until the first ages out."""
     t = FakeTime()
-    limiter = RateLimiter(3, clock=t.clock, sleep=t.sleep)
+    told: list[float] = []
+    limiter = RateLimiter(3, clock=t.clock, sleep=t.sleep, on_wait=told.append)
 
     async def go() -> None:
         for step in (0, 10, 20, 5):
@@ -287,7 +288,7 @@ def test_the_fourth_request_in_a_minute_waits_until_the_first_is_60_s_old() -> N
             await limiter.acquire()
 
     asyncio.run(go())
-    assert t.sleeps == [25.0]  # first at 1000, fourth asked at 1035
+    assert t.sleeps == told == [25.0]  # first at 1000, fourth asked at 1035
     assert t.now == 1060.0
 
 

@@ -46,7 +46,9 @@ def cli_sync(vault: Vault) -> subprocess.Popen[bytes]:
         )
 
 
-def test_sigkill_mid_sync_then_rerun_matches_an_uninterrupted_sync(tmp_path: Path, server: str) -> None:
+def test_sigkill_mid_sync_then_rerun_matches_an_uninterrupted_sync(
+    tmp_path: Path, server: str
+) -> None:
     """Kill -9 after the first pages are committed; the re-run completes the same rows."""
     broken = signed_in(tmp_path / "broken", server)
     proc = cli_sync(broken)

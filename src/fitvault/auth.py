@@ -315,10 +315,14 @@ class LoopbackReceiver:
             self._server.server_close()
 
     async def wait(self, timeout: float) -> dict[str, str]:
-        if not await asyncio.to_thread(self._done.wait, timeout):
-            raise AuthFlowError(
-                f"No answer from the browser within {timeout:.0f} s; run `fitvault auth` again."
-            )
+        """The callback's query parameters; polls so that Ctrl-C cancels at once."""
+        deadline = time.monotonic() + timeout
+        while not self._done.is_set():
+            if time.monotonic() >= deadline:
+                raise AuthFlowError(
+                    f"No answer from the browser within {timeout:.0f} s; run `fitvault auth` again."
+                )
+            await asyncio.sleep(0.05)
         assert self.result is not None
         return self.result
 

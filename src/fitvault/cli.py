@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -24,8 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths and numbers stay on one line when piped
+err = Console(stderr=True, soft_wrap=True)
 
 VaultOpt = Annotated[
     Path | None,
@@ -211,9 +212,13 @@ def plot(
             raise ConfigError(f"unknown plot {n!r}; choose from {', '.join(plots.PLOTS)} or 'all'")
     v = Vault(vault)
     for n in names:
-        fig = v.plot(n, day=date, days=days)
-        for path in plots.save(fig, out_dir, n, tuple(fmt or ("png", "svg"))):
-            out.print(f"wrote {path}")
+        try:
+            fig = v.plot(n, day=date, days=days)
+            paths = plots.save(fig, out_dir, n, tuple(fmt or ("png", "svg")))
+        except ValueError as exc:  # the figure functions' own checks: no data, bad format
+            raise ConfigError(f"{n}: {exc}") from exc
+        for path in paths:
+            out.print(f"wrote {path}", highlight=False)
 
 
 @app.command()
@@ -264,17 +269,28 @@ def demo(
 
 
 def main() -> None:
+    """Entry point: run the app and turn every failure into a message and an exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        code = app(standalone_mode=False)
     except FitvaultError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):
         err.print(
             "interrupted; everything saved so far is kept — run the command again to continue"
         )
         raise SystemExit(130) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    if code == 130:
+        err.print(
+            "interrupted; everything saved so far is kept — run the command again to continue"
+        )
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main"]

@@ -110,11 +110,13 @@ def test_a_sync_stores_exactly_the_world(
     assert report.skipped == {}
 
 
+@pytest.mark.parametrize("concurrency", [1, 4])
 def test_first_sync_needs_about_the_lower_bound_of_requests(
-    vault: Vault, transport: httpx2.ASGITransport, world: World
+    vault: Vault, transport: httpx2.ASGITransport, world: World, concurrency: int
 ) -> None:
-    """Requests made stay within a few of ⌈points ÷ page cap⌉ per type (+3 account calls)."""
-    report = sync(vault, transport)
+    """Requests stay within a few of ⌈points ÷ page cap⌉ per type (+3 account calls); the
+    extra ones are the day-long gap's empty pages and, when concurrent, one per cut."""
+    report = sync(vault, transport, concurrency=concurrency)
     bound = (
         math.ceil(len(world.heart_rate().t) / 5000)
         + math.ceil(len(world.steps().start) / 10_000)
@@ -122,7 +124,8 @@ def test_first_sync_needs_about_the_lower_bound_of_requests(
         + 1
         + 3
     )
-    assert bound <= report.requests <= bound + 4
+    assert len(report.windows["heart-rate"]) == concurrency
+    assert bound <= report.requests <= bound + 3 + (concurrency - 1)
 
 
 def test_sync_twice_is_sync_once_and_rereads_only_the_lag(

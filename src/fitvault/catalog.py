@@ -80,6 +80,7 @@ class DataType:
     identifiable: bool = False  # points carry a resource `name`
     max_page_size: int = 10_000
     server_page_cap: int | None = None  # observed cap below max_page_size
+    split_days: int | None = None  # walk windows longer than this in parallel pieces
     tables: tuple[Table, ...] = field(default=())
 
     @property
@@ -204,6 +205,7 @@ _TYPES = (
         rollup=True,
         daily_rollup=True,
         server_page_cap=5_000,
+        split_days=2,
         tables=(HEART_RATE_TABLE,),
     ),
     DataType("heart-rate-variability", S, HEALTH),

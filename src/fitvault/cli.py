@@ -153,12 +153,15 @@ def sync(
         str | None, typer.Option(help="Last local date (YYYY-MM-DD); default: now.")
     ] = None,
     types: TypesOpt = None,
+    concurrency: Annotated[
+        int, typer.Option(help="Windows walked at once (1 = strictly the fewest requests).")
+    ] = 4,
     vault: VaultOpt = None,
 ) -> None:
     """Download what the vault is missing; safe to interrupt and re-run."""
     v = Vault(vault)
     with SyncBars(err) as bars:
-        report = v.sync(since, until, _types(types), progress=bars)
+        report = v.sync(since, until, _types(types), progress=bars, concurrency=concurrency)
     _print_report(report)
 
 

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
+import threading
 import time
 import zoneinfo
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -203,6 +204,7 @@ class Syncer:
         lag: dt.timedelta = DEFAULT_LAG,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         max_window: dt.timedelta | None = None,
+        concurrency: int = 4,
     ) -> None:
         self.store = store
         self.client = client
@@ -213,7 +215,10 @@ class Syncer:
         self.lag = lag
         self.clock = clock
         self.max_window = int(max_window.total_seconds() * 1_000_000) if max_window else None
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fitvault-parse")
+        self.concurrency = max(1, concurrency)
+        self._worker = concurrent.futures.ThreadPoolExecutor(
+            self.concurrency, thread_name_prefix="fitvault-parse"
+        )
         self._writer = Writer()
 
     def _remember(self, progress: ProgressFn) -> ProgressFn:
@@ -272,27 +277,38 @@ class Syncer:
         windows = plan_windows(requested, covered, stale_from=span.stale_from(dtype, self.lag))
         if self.max_window:
             windows = [piece for w in windows for piece in split(w, self.max_window)]
+        elif dtype.split_days and self.concurrency > 1:
+            windows = spread(windows, self.concurrency, dtype.split_days * US_PER_DAY)
         report.windows[dtype.name] = windows
-        total = sum(w.hi - w.lo for w in windows) or 1
-        done = points = pages = 0
-        requests_before = self.client.requests
-        epsilon = US_PER_DAY if dtype.kind is RecordKind.DAILY else 1
+        walk = TypeWalk(dtype, windows, self.client.requests)
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(window: Window) -> None:
+            async with limit:
+                await self._walk_window(walk, window)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for window in windows:
+                    group.create_task(one(window))
+        except BaseExceptionGroup as failed:  # the siblings were cancelled; report the cause
+            raise failed.exceptions[0] from None
+        report.points[dtype.name] = walk.points
+        report.pages[dtype.name] = walk.pages
+        self.progress(walk.progress(self.client.requests, finished=True))
+
+    async def _walk_window(self, walk: TypeWalk, window: Window) -> None:
+        """One window's pages, newest first; the next page is fetched while this one is saved."""
         loop = asyncio.get_running_loop()
-        for window in windows:
-            buffer = PageBuffer(dtype, Frontier(window, epsilon))
-            async for page in _prefetch(iter_pages(self.client, dtype, window)):
-                n = await loop.run_in_executor(self._worker, self._accept, buffer, page)
-                if page.last:
-                    await loop.run_in_executor(self._worker, self._writer.drain)
-                points, pages = points + n, pages + 1
-                progress = done + (window.hi - max(buffer.frontier.top, window.lo))
-                requests = self.client.requests - requests_before
-                self.progress(SyncProgress(dtype.name, progress / total, points, pages, requests))
-            done += window.hi - window.lo
-        report.points[dtype.name] = points
-        report.pages[dtype.name] = pages
-        requests = self.client.requests - requests_before
-        self.progress(SyncProgress(dtype.name, 1.0, points, pages, requests, finished=True))
+        epsilon = US_PER_DAY if walk.dtype.kind is RecordKind.DAILY else 1
+        buffer = PageBuffer(walk.dtype, Frontier(window, epsilon))
+        walk.frontiers[window] = buffer.frontier
+        async for page in _prefetch(iter_pages(self.client, walk.dtype, window)):
+            n = await loop.run_in_executor(self._worker, self._accept, buffer, page)
+            if page.last:
+                await loop.run_in_executor(self._worker, self._writer.drain)
+            walk.points, walk.pages = walk.points + n, walk.pages + 1
+            self.progress(walk.progress(self.client.requests))
 
     def _accept(self, buffer: PageBuffer, page: Page) -> int:
         """Normalise a page into the buffer; save the buffer when it is due (worker thread)."""
@@ -306,6 +322,35 @@ class Syncer:
         if page.last or buffer.due():
             buffer.flush(self.store, self._writer)
         return batch.points
+
+
+@dataclass
+class TypeWalk:
+    """Progress of one type's windows, walked concurrently."""
+
+    dtype: DataType
+    windows: list[Window]
+    requests_before: int
+    points: int = 0
+    pages: int = 0
+    frontiers: dict[Window, Frontier] = field(default_factory=dict)
+
+    def progress(self, requests: int, finished: bool = False) -> SyncProgress:
+        total = sum(w.hi - w.lo for w in self.windows) or 1
+        done = sum(w.hi - max(self.frontiers[w].top, w.lo) for w in self.frontiers)
+        fraction = 1.0 if finished else done / total
+        made = requests - self.requests_before
+        return SyncProgress(self.dtype.name, fraction, self.points, self.pages, made, finished)
+
+
+def spread(windows: list[Window], parts: int, min_size: int) -> list[Window]:
+    """Cut long windows so up to ``parts`` walks can run at once (each walk is sequential:
+    a page token only comes with the previous page). Each cut costs at most one short page."""
+    out = []
+    for w in windows:
+        pieces = max(1, min(parts, (w.hi - w.lo) // min_size))
+        out.extend(split(w, -(-(w.hi - w.lo) // pieces)))
+    return out
 
 
 def split(window: Window, size: int) -> list[Window]:
@@ -378,12 +423,18 @@ class Writer:
     def __init__(self) -> None:
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fitvault-save")
         self._pending: concurrent.futures.Future[None] | None = None
+        self._lock = threading.Lock()  # parse threads of concurrent windows submit here
 
     def submit(self, fn: Callable[[], None]) -> None:
-        self.drain()
-        self._pending = self._pool.submit(fn)
+        with self._lock:
+            self._wait()
+            self._pending = self._pool.submit(fn)
 
     def drain(self) -> None:
+        with self._lock:
+            self._wait()
+
+    def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()

@@ -138,8 +138,14 @@ class Vault:
         transport: httpx2.AsyncBaseTransport | None = None,
         per_minute: int | None = 300,
         lag: dt.timedelta | None = None,
+        concurrency: int = 4,
     ) -> SyncReport:
-        """Fetch what the vault is missing (plus the recent days wearables revise)."""
+        """Fetch what the vault is missing (plus the recent days wearables revise).
+
+        Long heart-rate spans are walked in up to ``concurrency`` pieces at once (each piece
+        costs at most one extra, partly filled page); ``concurrency=1`` makes strictly the
+        fewest requests.
+        """
         return run(
             self.async_sync(
                 since,
@@ -149,6 +155,7 @@ class Vault:
                 transport=transport,
                 per_minute=per_minute,
                 lag=lag,
+                concurrency=concurrency,
             )
         )
 
@@ -164,6 +171,7 @@ class Vault:
         lag: dt.timedelta | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         max_window: dt.timedelta | None = None,
+        concurrency: int = 4,
     ) -> SyncReport:
         wanted = parse_types(types)
         first, last = _date(since, "since"), _date(until, "until")
@@ -173,7 +181,11 @@ class Vault:
             account.api_base, tokens, transport=transport, per_minute=per_minute
         ) as client:
             with self.store() as store:
-                kwargs: dict[str, Any] = {"progress": progress, "max_window": max_window}
+                kwargs: dict[str, Any] = {
+                    "progress": progress,
+                    "max_window": max_window,
+                    "concurrency": concurrency,
+                }
                 if lag is not None:
                     kwargs["lag"] = lag
                 if clock is not None:

@@ -1,0 +1,126 @@
+"""DataFrames from a synced vault agree with the synthetic world, in the person's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import httpx2
+import numpy as np
+import pandas as pd
+import pytest
+
+from fitvault._errors import ConfigError
+from fitvault.simulator.app import create_app
+from fitvault.simulator.world import World
+from fitvault.vault import Vault
+from tests.conftest import NOW, FakeClock, sign_in, sync
+
+
+@pytest.fixture(scope="module")
+def synced(world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
+    """One vault synced from the world, shared by this module's read-only tests."""
+    sim = create_app(world, clock=FakeClock(NOW.timestamp()), auto_approve=True)
+    transport = httpx2.ASGITransport(app=sim.app)
+    vault = Vault(tmp_path_factory.mktemp("frames") / "vault")
+    sign_in(vault, transport)
+    sync(vault, transport)
+    return vault
+
+
+def local_days(t: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    return (t + offsets) // 86_400
+
+
+def test_heart_rate_for_a_local_day_is_that_days_readings(synced: Vault, world: World) -> None:
+    """A date selects the readings whose device-local date it is, tz-aware in the home zone."""
+    day = dt.date(2026, 11, 15)
+    df = synced.heart_rate(day, day)
+    hr = world.heart_rate()
+    mask = local_days(hr.t, hr.offset_s.astype(np.int64)) == (day - dt.date(1970, 1, 1)).days
+    assert len(df) == int(mask.sum())
+    assert df["bpm"].tolist() == hr.bpm[mask].tolist()
+    assert str(df["time"].dt.tz) == world.person.home_zone
+    assert (
+        df["local_time"] == df["time"].dt.tz_convert("UTC").dt.tz_localize(None) + df["utc_offset"]
+    ).all()
+    assert (df["local_time"].dt.date == day).all()
+
+
+def test_datetime_bounds_are_half_open(synced: Vault, world: World) -> None:
+    """Datetimes select [start, end): a reading exactly at `end` is left out."""
+    t = world.heart_rate().t
+    start = pd.Timestamp(int(t[1000]), unit="s", tz="UTC")
+    end = pd.Timestamp(int(t[1010]), unit="s", tz="UTC")
+    df = synced.heart_rate(start, end)
+    assert len(df) == 10
+    assert df["time"].iloc[0] == start
+
+
+def test_steps_per_local_day_match_the_world(synced: Vault, world: World) -> None:
+    """Daily steps are summed by the local date of each minute."""
+    st = world.steps()
+    days = local_days(st.start, st.offset_s.astype(np.int64))
+    want = {
+        dt.date(1970, 1, 1) + dt.timedelta(days=int(d)): int(st.count[days == d].sum())
+        for d in np.unique(days)
+    }
+    df = synced.steps()
+    got = {d.date(): int(s) for d, s in zip(df["date"], df["steps"], strict=True)}
+    assert got == want
+
+
+def test_hourly_steps_resample_in_the_home_zone(synced: Vault, world: World) -> None:
+    """Sub-daily frequencies resample on the display zone's clock and keep the total."""
+    hourly = synced.steps("h")
+    assert str(hourly["time"].dt.tz) == world.person.home_zone
+    assert int(hourly["steps"].sum()) == int(world.steps().count.sum())
+
+
+def test_sleep_has_one_row_per_night_with_derived_efficiency(synced: Vault, world: World) -> None:
+    """Main sleeps only, dated by the local day they end; efficiency is labelled derived."""
+    mains = [s for s in world.sleep() if s.main_sleep]
+    df = synced.sleep()
+    assert len(df) == len(mains) == df["date"].nunique()
+    zone = zoneinfo.ZoneInfo(world.person.home_zone)
+    assert [d.date() for d in df["date"]] == [
+        (dt.datetime.fromtimestamp(s.end_s, dt.UTC) + dt.timedelta(seconds=s.end_offset_s)).date()
+        for s in mains
+    ]
+    first = mains[0]
+    row = df.iloc[0]
+    minutes = first.minutes_by_stage
+    assert (row["deep_min"], row["rem_min"]) == (minutes["DEEP"], minutes["REM"])
+    assert row["time_in_bed_min"] == (first.end_s - first.start_s) // 60
+    assert row["efficiency_derived"] == round(
+        100 * row["minutes_asleep"] / row["time_in_bed_min"], 1
+    )
+    assert "efficiency_derived" in df.attrs["derived"]
+    assert str(row["start"].tz) == str(zone)
+
+
+def test_naps_appear_only_when_asked(synced: Vault, world: World) -> None:
+    """naps=True gives one row per session, naps included."""
+    assert len(synced.sleep(naps=True)) == len(world.sleep())
+
+
+def test_sleep_stages_cover_each_session(synced: Vault, world: World) -> None:
+    """Stage segments add up to each session's time in bed."""
+    stages = synced.sleep_stages()
+    per_session = stages.groupby("session_start")["minutes"].sum()
+    want = sorted((s.end_s - s.start_s) / 60 for s in world.sleep())
+    assert sorted(per_session.round(6).tolist()) == pytest.approx(want)
+
+
+def test_resting_heart_rate_matches_the_world(synced: Vault, world: World) -> None:
+    """One value per local date, as the API served it."""
+    df = synced.resting_heart_rate()
+    assert [(d.date(), int(b)) for d, b in zip(df["date"], df["bpm"], strict=True)] == [
+        (v.date, v.value) for v in world.resting_heart_rate()
+    ]
+
+
+def test_a_bad_date_is_a_config_error(synced: Vault) -> None:
+    """Unparseable dates are refused with a hint, not a traceback from pandas."""
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        synced.heart_rate("next tuesday")

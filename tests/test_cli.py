@@ -265,3 +265,10 @@ def test_demo_writes_twelve_figures_and_reports_requests_and_timings(tmp_path: P
     assert "Timings: sign-in" in text
     assert "total" in text
     assert "Vault contents" in text
+
+
+def test_plot_names_in_the_help_are_the_registry() -> None:
+    """The CLI's static list of figure names matches fitvault.plots.PLOTS."""
+    from fitvault import plots
+
+    assert tuple(plots.PLOTS) == cli.PLOT_NAMES

@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fitvault import plots
 from fitvault._errors import ConfigError, FitvaultError
 from fitvault.sync import SyncProgress, SyncReport
 from fitvault.vault import ENV_HOME, Vault
@@ -27,6 +26,8 @@ app = typer.Typer(
 )
 out = Console(soft_wrap=True)  # paths and numbers stay on one line when piped
 err = Console(stderr=True, soft_wrap=True)
+# Listed here so `--help` does not import matplotlib; a test keeps it equal to plots.PLOTS.
+PLOT_NAMES = ("hr-day", "hr-by-hour", "rhr", "sleep-hist", "sleep-scatter", "sleep-stages")
 
 VaultOpt = Annotated[
     Path | None,
@@ -197,7 +198,7 @@ def status(vault: VaultOpt = None) -> None:
 
 @app.command()
 def plot(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(plots.PLOTS)}, or 'all'.")],
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(PLOT_NAMES)}, or 'all'.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the files.")] = Path("."),
     fmt: Annotated[
         list[str] | None, typer.Option("--format", help="png and/or svg (repeatable).")
@@ -209,6 +210,8 @@ def plot(
     vault: VaultOpt = None,
 ) -> None:
     """Draw one of the classic figures (PNG and SVG)."""
+    from fitvault import plots
+
     names = list(plots.PLOTS) if name == "all" else [name]
     for n in names:
         if n not in plots.PLOTS:

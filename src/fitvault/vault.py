@@ -14,14 +14,13 @@ import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 import pandas as pd
 import platformdirs
-from matplotlib.figure import Figure
 
-from fitvault import catalog, frames, plots
+from fitvault import catalog, frames
 from fitvault._errors import ConfigError
 from fitvault.auth import Account, Opener, TokenManager, TokenStore, authorize, browser_opener
 from fitvault.catalog import DataType
@@ -29,6 +28,9 @@ from fitvault.http import ApiClient
 from fitvault.normalise.google_health import NORMALISERS
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport
+
+if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
+    from matplotlib.figure import Figure
 
 T = TypeVar("T")
 ENV_HOME = "FITVAULT_HOME"
@@ -278,6 +280,8 @@ class Vault:
         ``day`` picks the day for ``hr-day`` and the last day for ``hr-by-hour`` (default: the
         latest complete day); ``days`` is how many days ``hr-by-hour`` averages.
         """
+        from fitvault import plots
+
         spec = plots.PLOTS.get(name)
         if spec is None:
             raise ConfigError(f"unknown plot {name!r}; choose from {', '.join(plots.PLOTS)}")

@@ -33,6 +33,16 @@ def hr_rows(seconds: list[int], bpm: int, source: str = "google-health-api") -> 
     return {"heart_rate": table}
 
 
+API = "google-health-api"
+
+
+def save(
+    store: Store, tables: dict[str, pa.Table], replace: tuple[int, int] | None, source: str = API
+) -> None:
+    """Commit one page of rows, as a sync does, without raw body or coverage."""
+    store.commit_page(HR, tables, source=source, replace=replace, covered=None, raw=None)
+
+
 def us(seconds: int) -> int:
     return to_us(T0 + dt.timedelta(seconds=seconds))
 
@@ -46,14 +56,7 @@ def test_same_page_twice_is_one_set_of_rows(tmp_path: Path) -> None:
     """Merging a page again changes nothing: natural keys make it idempotent."""
     with Store(tmp_path) as store:
         for _ in range(2):
-            store.commit_page(
-                HR,
-                hr_rows([0, 5, 10], 60),
-                source="google-health-api",
-                replace=(us(0), us(11)),
-                covered=None,
-                raw=None,
-            )
+            save(store, hr_rows([0, 5, 10], 60), (us(0), us(11)))
         assert bpm_by_time(store) == {
             0: (60, "google-health-api"),
             5: (60, "google-health-api"),
@@ -66,14 +69,7 @@ def test_a_batch_repeating_a_key_keeps_its_last_row(tmp_path: Path) -> None:
     rows = hr_rows([0, 5], 60)["heart_rate"]
     later = hr_rows([5, 10], 65)["heart_rate"]
     with Store(tmp_path) as store:
-        store.commit_page(
-            HR,
-            {"heart_rate": pa.concat_tables([rows, later])},
-            source="google-health-api",
-            replace=(us(0), us(11)),
-            covered=None,
-            raw=None,
-        )
+        save(store, {"heart_rate": pa.concat_tables([rows, later])}, (us(0), us(11)))
         assert bpm_by_time(store) == {
             0: (60, "google-health-api"),
             5: (65, "google-health-api"),
@@ -84,44 +80,16 @@ def test_a_batch_repeating_a_key_keeps_its_last_row(tmp_path: Path) -> None:
 def test_a_revised_span_replaces_readings_that_vanished(tmp_path: Path) -> None:
     """The server's answer for a span replaces what that source had there, deletions included."""
     with Store(tmp_path) as store:
-        store.commit_page(
-            HR,
-            hr_rows([0, 5, 10], 60),
-            source="google-health-api",
-            replace=(us(0), us(11)),
-            covered=None,
-            raw=None,
-        )
-        store.commit_page(
-            HR,
-            hr_rows([5], 70),
-            source="google-health-api",
-            replace=(us(0), us(11)),
-            covered=None,
-            raw=None,
-        )
+        save(store, hr_rows([0, 5, 10], 60), (us(0), us(11)))
+        save(store, hr_rows([5], 70), (us(0), us(11)))
         assert bpm_by_time(store) == {5: (70, "google-health-api")}
 
 
 def test_a_reading_seen_by_two_sources_is_one_row(tmp_path: Path) -> None:
     """Another source's row at the same instant is replaced, not duplicated; others stay."""
     with Store(tmp_path) as store:
-        store.commit_page(
-            HR,
-            hr_rows([0, 5], 61, "takeout"),
-            source="takeout",
-            replace=None,
-            covered=None,
-            raw=None,
-        )
-        store.commit_page(
-            HR,
-            hr_rows([5, 10], 62),
-            source="google-health-api",
-            replace=(us(5), us(11)),
-            covered=None,
-            raw=None,
-        )
+        save(store, hr_rows([0, 5], 61, "takeout"), None, source="takeout")
+        save(store, hr_rows([5, 10], 62), (us(5), us(11)))
         assert bpm_by_time(store) == {
             0: (61, "takeout"),
             5: (62, "google-health-api"),

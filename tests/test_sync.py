@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fitvault._errors import ApiUnavailable
+from fitvault._errors import ApiUnavailable, ConfigError
 from fitvault._time import to_us
 from fitvault.simulator.app import Simulator
 from fitvault.simulator.world import World
@@ -285,3 +285,80 @@ def test_counts_match_when_asyncio_loop_already_runs(
 
     assert asyncio.run(inside()) > 0
     assert np.isfinite(1.0)
+
+
+class SeenAt(World):
+    """The same world as the server showed it at ``seen``: later uploads not there yet."""
+
+    def __init__(self, base: World, seen: int) -> None:
+        self.__dict__.update(base.__dict__)
+        self._base, self._seen = base, seen
+
+    def heart_rate(self):  # type: ignore[no-untyped-def]
+        hr = self._base.heart_rate()
+        keep = hr.t < self._seen
+        return type(hr)(hr.t[keep], hr.bpm[keep], hr.offset_s[keep])
+
+    def steps(self):  # type: ignore[no-untyped-def]
+        st = self._base.steps()
+        keep = st.start + 60 <= self._seen
+        return type(st)(st.start[keep], st.count[keep], st.offset_s[keep])
+
+    def sleep(self):  # type: ignore[no-untyped-def]
+        return tuple(s for s in self._base.sleep() if s.created_s <= self._seen)
+
+    def resting_heart_rate(self):  # type: ignore[no-untyped-def]
+        day = dt.datetime.fromtimestamp(self._seen, dt.UTC).date()
+        return tuple(v for v in self._base.resting_heart_rate() if v.date < day)
+
+
+def test_late_uploads_are_fetched_even_when_syncs_are_a_week_apart(
+    tmp_path: Path, world: World
+) -> None:
+    """Data the server only had after a sync is picked up by a sync a week later: the recent
+    stretch before each sync is never marked as covered."""
+    from fitvault.simulator.app import create_app
+
+    earlier = NOW - dt.timedelta(days=7)
+    before = create_app(SeenAt(world, int(earlier.timestamp()) - 300), auto_approve=True)
+    early_transport = httpx2.ASGITransport(app=before.app)
+    later = httpx2.ASGITransport(app=create_app(world, auto_approve=True).app)
+    v = Vault(tmp_path / "v")
+    sign_in(v, early_transport)
+    sync(v, early_transport, clock=lambda: earlier)
+    sync(v, later)
+    clean = Vault(tmp_path / "clean")
+    sign_in(clean, later)
+    sync(clean, later)
+    assert table_rows(v) == table_rows(clean)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "message"),
+    [("2026-12-01", None, "in the future"), ("2026-11-20", "2026-11-18", "after --until")],
+)
+def test_impossible_date_ranges_are_refused(
+    vault: Vault, transport: httpx2.ASGITransport, since: str, until: str | None, message: str
+) -> None:
+    """A --since in the future or after --until is a ConfigError, and nothing is marked covered."""
+    with pytest.raises(ConfigError, match=message):
+        sync(vault, transport, since=since, until=until)
+    with vault.store(read_only=True) as store:
+        assert store.coverage("daily-resting-heart-rate", "google-health-api") == []
+
+
+def test_a_window_not_paged_along_its_axis_is_answered_for_as_a_whole() -> None:
+    """Sleep (filtered by end, ordered by start): replaced with the first page, covered only by
+    the last, never flushed early — so a kill cannot leave coverage ahead of the rows."""
+    f = Frontier(Window(0, 100), epsilon=1, fresh_until=90, by_page=False)
+    assert f.step(70, 99, last=False) == ((0, 100), None)
+    assert f.step(10, 60, last=False) == (None, None)
+    assert f.step(0, 9, last=True) == (None, (0, 90))
+
+
+def test_coverage_stops_short_of_the_stretch_the_server_may_still_fill() -> None:
+    """Pages newer than fresh_until are saved but not recorded as covered."""
+    f = Frontier(Window(0, 100), epsilon=1, fresh_until=50)
+    assert f.step(70, 99, last=False) == ((70, 100), None)
+    assert f.step(40, 69, last=False) == ((40, 70), (41, 50))
+    assert f.step(0, 39, last=True) == ((0, 40), (0, 50))

@@ -81,6 +81,7 @@ class DataType:
     max_page_size: int = 10_000
     server_page_cap: int | None = None  # observed cap below max_page_size
     split_days: int | None = None  # walk windows longer than this in parallel pieces
+    paged_by_range: bool = True  # list pages are ordered along the filter's axis
     tables: tuple[Table, ...] = field(default=())
 
     @property
@@ -219,6 +220,7 @@ _TYPES = (
         "sleep",
         identifiable=True,
         max_page_size=25,
+        paged_by_range=False,  # filtered by end time, ordered by start time
         tables=(SLEEP_SESSIONS_TABLE, SLEEP_STAGES_TABLE),
     ),
     DataType("hydration-log", SE, "nutrition", identifiable=True, rollup=True, daily_rollup=True),

@@ -36,7 +36,11 @@ def _parse(value: TimeArg, tz: str) -> dt.date | pd.Timestamp | None:
             raise ConfigError(f"not a date or time: {value!r} (use YYYY-MM-DD)") from exc
     if isinstance(value, pd.Timestamp | dt.datetime):
         ts = pd.Timestamp(value)
-        return ts.tz_localize(tz) if ts.tzinfo is None else ts
+        if ts.tzinfo is not None:
+            return ts
+        # A wall time repeated when clocks go back means its first occurrence; one skipped when
+        # they go forward means the moment clocks resumed.
+        return ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     return value
 
 
@@ -145,13 +149,16 @@ FROM sleep_sessions s LEFT JOIN (
 def sleep(
     store: Store, start: TimeArg = None, end: TimeArg = None, *, tz: str, naps: bool = False
 ) -> pd.DataFrame:
-    """One row per night (its main sleep, dated by the local day it ends), or per session with
+    """One row per night, dated by the local day it ends: that date's main sleep (else its
+    longest non-nap session; dates with only naps have no row), or one row per session with
     ``naps=True``. ``efficiency_derived`` is computed here; see ``df.attrs["derived"]``."""
     where, params = _where("s.end_time", "s.local_date", start, end, tz)
     df = store.df(_SESSION_SQL + where + " ORDER BY s.end_time", params)
     if not naps and len(df):
+        # Per night: naps never count; the main sleep wins, else the longest session (the
+        # service marks the longest staged sleep of a day as main).
+        df = df[~df["is_nap"].fillna(False).astype(bool)]
         df = df.sort_values(["is_main_sleep", "time_in_bed_min"], ascending=False)
-        df = df[~df["is_nap"].fillna(False).astype(bool)] if df["is_main_sleep"].any() else df
         df = df.drop_duplicates("date").sort_values("date").reset_index(drop=True)
     minutes = [c for c in df.columns if c.endswith("_min") or c.startswith("minutes_")]
     df[minutes] = df[minutes].astype("Int32")

@@ -242,14 +242,12 @@ class Store:
         """Insert rows; if the batch repeats a key (pages overlap at their edges), the later
         row wins."""
         select = "SELECT * FROM _insert"
-        if (
-            len(table.key) == 1
-            and pc.count_distinct(rows.column(table.key[0])).as_py() < rows.num_rows
-        ):
+        if _repeats_a_key(rows, table.key):
             rows = rows.append_column("_n", pa.array(range(rows.num_rows), pa.int64()))
+            keys = ", ".join(f'"{k}"' for k in table.key)
             select = (
-                f"SELECT * EXCLUDE (_n) FROM _insert QUALIFY row_number() OVER "
-                f'(PARTITION BY "{table.key[0]}" ORDER BY _n DESC) = 1'
+                "SELECT * EXCLUDE (_n) FROM _insert QUALIFY row_number() OVER "
+                f"(PARTITION BY {keys} ORDER BY _n DESC) = 1"
             )
         self.con.register("_insert", rows)
         try:
@@ -360,6 +358,12 @@ class Store:
     def clear_tables(self) -> None:
         for table in catalog.TABLES.values():
             self.con.execute(f"DELETE FROM {table.name}")
+
+
+def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:
+    if len(key) == 1:
+        return bool(pc.count_distinct(rows.column(key[0])).as_py() < rows.num_rows)
+    return bool(rows.group_by(list(key)).aggregate([]).num_rows < rows.num_rows)
 
 
 def _bound(table: Table, column: str, value_us: int) -> Any:

@@ -25,7 +25,7 @@ from typing import TypeVar
 import pyarrow as pa
 
 from fitvault import catalog
-from fitvault._errors import DataError
+from fitvault._errors import ConfigError, DataError
 from fitvault._time import US_PER_DAY, date_to_us, to_us
 from fitvault.catalog import DataType, RecordKind
 from fitvault.http import ApiClient
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LAG = dt.timedelta(days=3)
 DEFAULT_HISTORY = dt.timedelta(days=365)
+MAX_OFFSET = dt.timedelta(hours=14)  # the largest UTC offset a device can report
 SYNC_ORDER = ("sleep", "daily-resting-heart-rate", "steps", "heart-rate")
 T = TypeVar("T")
 
@@ -77,12 +78,16 @@ class Span:
     zone: dt.tzinfo
 
     def axis(self, dtype: DataType) -> tuple[int, int]:
-        """[from, to) on the type's range axis (µs)."""
+        """[from, to) on the type's range axis (µs).
+
+        Instants are widened by the largest UTC offset on both sides: a reading's local day
+        follows the offset of the device at that moment (travel), not the current zone.
+        """
         if dtype.kind is RecordKind.DAILY:
             return date_to_us(self.first_day), date_to_us(self.last_day + dt.timedelta(days=1))
-        start = dt.datetime.combine(self.first_day, dt.time(), self.zone)
+        start = dt.datetime.combine(self.first_day, dt.time(), self.zone) - MAX_OFFSET
         end = dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time(), self.zone)
-        return to_us(start), to_us(min(end, self.now))
+        return to_us(start), to_us(min(end + MAX_OFFSET, self.now))
 
     def stale_from(self, dtype: DataType, lag: dt.timedelta) -> int:
         if dtype.kind is RecordKind.DAILY:
@@ -102,6 +107,10 @@ def resolve_span(
         except zoneinfo.ZoneInfoNotFoundError:
             log.warning("unknown time zone %r in settings; using UTC", account.time_zone)
     today = now.astimezone(zone).date()
+    if since and since > today:
+        raise ConfigError(f"--since {since} is in the future (today is {today} in {zone})")
+    if since and until and since > until:
+        raise ConfigError(f"--since {since} is after --until {until}")
     joined = account.membership_start
     first = since or joined or today - DEFAULT_HISTORY
     if joined and first < joined:
@@ -119,13 +128,22 @@ class Frontier:
     """Where a newest-first walk of one window has got to, and what each page answers for.
 
     ``top`` is the smallest key seen so far: every key above it in the window has arrived, and
-    more rows *at* it may still follow on the next page.
+    more rows *at* it may still follow on the next page. Coverage never reaches past
+    ``fresh_until`` (the recent stretch the server may still fill in), so it is re-read.
+
+    When the server orders pages along another axis than the window's (sleep: filtered by end,
+    ordered by start, and sessions may overlap), no page proves a span complete; the window is
+    then answered for as a whole: replaced with its first page, covered by its last, and saved
+    in one transaction.
     """
 
     window: Window
     epsilon: int  # one step of the key axis (1 µs, or a day for daily types)
+    fresh_until: int | None = None
+    by_page: bool = True
     top: int = 0
     ordered: bool = True
+    started: bool = False
 
     def __post_init__(self) -> None:
         self.top = self.window.hi
@@ -134,20 +152,25 @@ class Frontier:
         self, key_min: int | None, key_max: int | None, last: bool
     ) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
         """(span to replace, span now covered) for the page just received."""
+        if not self.by_page:
+            first, self.started = not self.started, True
+            replace = (self.window.lo, self.window.hi) if first else None
+            return replace, self._cover(self.window.lo) if last else None
         if key_max is not None and key_max > self.top and self.ordered:
             log.warning("pages of %s arrived out of order; merging by key only", self.window)
             self.ordered = False
         if last:
-            replace = (
-                (self.window.lo, self.top) if self.ordered and self.top > self.window.lo else None
-            )
-            return replace, (self.window.lo, self.window.hi)
+            ok = self.ordered and self.top > self.window.lo
+            return ((self.window.lo, self.top) if ok else None), self._cover(self.window.lo)
         if key_min is None or not self.ordered:
             return None, None
         replace = (key_min, self.top) if key_min < self.top else None
         self.top = min(self.top, key_min)
-        covered = (self.top + self.epsilon, self.window.hi)
-        return replace, covered if covered[0] < covered[1] else None
+        return replace, self._cover(self.top + self.epsilon)
+
+    def _cover(self, lo: int) -> tuple[int, int] | None:
+        hi = self.window.hi if self.fresh_until is None else min(self.window.hi, self.fresh_until)
+        return (lo, hi) if lo < hi else None
 
 
 @dataclass(frozen=True)
@@ -280,7 +303,7 @@ class Syncer:
         elif dtype.split_days and self.concurrency > 1:
             windows = spread(windows, self.concurrency, dtype.split_days * US_PER_DAY)
         report.windows[dtype.name] = windows
-        walk = TypeWalk(dtype, windows, self.client.requests)
+        walk = TypeWalk(dtype, windows, self.client.requests, span.stale_from(dtype, self.lag))
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(window: Window) -> None:
@@ -301,7 +324,8 @@ class Syncer:
         """One window's pages, newest first; the next page is fetched while this one is saved."""
         loop = asyncio.get_running_loop()
         epsilon = US_PER_DAY if walk.dtype.kind is RecordKind.DAILY else 1
-        buffer = PageBuffer(walk.dtype, Frontier(window, epsilon))
+        frontier = Frontier(window, epsilon, walk.fresh_until, walk.dtype.paged_by_range)
+        buffer = PageBuffer(walk.dtype, frontier)
         walk.frontiers[window] = buffer.frontier
         async for page in _prefetch(iter_pages(self.client, walk.dtype, window)):
             n = await loop.run_in_executor(self._worker, self._accept, buffer, page)
@@ -331,6 +355,7 @@ class TypeWalk:
     dtype: DataType
     windows: list[Window]
     requests_before: int
+    fresh_until: int
     points: int = 0
     pages: int = 0
     frontiers: dict[Window, Frontier] = field(default_factory=dict)
@@ -387,6 +412,8 @@ class PageBuffer:
         self.rows += batch.points
 
     def due(self) -> bool:
+        if not self.frontier.by_page:
+            return False  # only the whole window is proof of completeness
         return self.rows >= self.max_rows or time.monotonic() - self.since >= self.max_seconds
 
     def flush(self, store: Store, writer: Writer | None = None) -> None:

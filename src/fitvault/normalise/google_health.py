@@ -193,9 +193,18 @@ def _page_decoder(point: type) -> msgspec.json.Decoder[Any]:
 
 
 def _timestamps(values: Sequence[str | None] | pa.Array) -> pa.Array:
-    """RFC 3339 strings → timestamp[us, UTC], parsed in Arrow's C++ code."""
+    """RFC 3339 strings → timestamp[us, UTC], parsed in Arrow's C++ code.
+
+    ProtoJSON allows nanoseconds; those are truncated to microseconds.
+    """
+    strings = pa.array(values, pa.string())
     try:
-        return pc.cast(pa.array(values, pa.string()), _TS)
+        return pc.cast(strings, _TS)
+    except pa.ArrowInvalid:
+        pass
+    try:
+        nanos = pc.cast(strings, pa.timestamp("ns", tz="UTC"))
+        return pc.cast(nanos, _TS, safe=False)
     except pa.ArrowInvalid as exc:
         raise DataError(f"bad timestamp: {exc}") from exc
 
@@ -299,7 +308,7 @@ def _heart_rate_arrow(body: bytes) -> tuple[pa.Array, pa.Array, pa.Array] | None
         if any(c.null_count for c in (hr, sample, *columns)):
             return None
         return _timestamps(columns[0]), _offsets(columns[1]), pc.cast(columns[2], pa.int16())
-    except (pa.ArrowInvalid, KeyError):
+    except (pa.ArrowInvalid, KeyError, DataError):
         return None
 
 

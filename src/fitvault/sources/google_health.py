@@ -73,7 +73,10 @@ async def iter_pages(
         query = params | ({"pageToken": walk.token} if walk.token else {})
         resp = await client.get(path, query)
         try:
-            walk.advance(page_token(resp.content))
+            token = page_token(resp.content)
+            if token is not None and token == walk.token:
+                raise DataError("the server sent the same page token again; stopping the walk")
+            walk.advance(token)
         except DataError as exc:
             raise DataError(f"GET {path} [filter: {params['filter']}]: {exc}") from exc
         request = {"method": "GET", "path": path, "params": query}

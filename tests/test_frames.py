@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
+from pathlib import Path
 
 import httpx2
 import numpy as np
 import pandas as pd
 import pytest
 
+from fitvault import catalog
 from fitvault._errors import ConfigError
+from fitvault.normalise.google_health import sleep as normalise_sleep
 from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
+from fitvault.store import Store
 from fitvault.vault import Vault
 from tests.conftest import NOW, FakeClock, sign_in, sync
 
@@ -124,3 +129,53 @@ def test_a_bad_date_is_a_config_error(synced: Vault) -> None:
     """Unparseable dates are refused with a hint, not a traceback from pandas."""
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):
         synced.heart_rate("next tuesday")
+
+
+def test_naive_times_in_a_dst_gap_or_overlap_do_not_crash(synced: Vault) -> None:
+    """Wall times that occur twice or never (clock changes) resolve instead of raising."""
+    synced.heart_rate("2026-11-01 01:30", "2026-11-01 03:00")
+    synced.heart_rate("2026-03-08 02:30", "2026-03-08 03:30")
+
+
+def test_a_night_with_only_a_nap_has_no_row_whatever_the_range(tmp_path: Path) -> None:
+    """Per-night rows do not depend on the dates asked for: nap-only dates never appear, and
+    the longest main sleep stands for a date."""
+
+    def session(start: str, end: str, main: bool, asleep: int) -> dict[str, object]:
+        interval = {
+            "startTime": start,
+            "endTime": end,
+            "startUtcOffset": "0s",
+            "endUtcOffset": "0s",
+        }
+        meta = {"mainSleep": main, "nap": not main, "processed": True}
+        return {
+            "sleep": {
+                "interval": interval,
+                "type": "STAGES",
+                "metadata": meta,
+                "summary": {"minutesAsleep": str(asleep)},
+            }
+        }
+
+    points = [
+        session("2026-11-01T23:00:00Z", "2026-11-02T07:00:00Z", True, 420),
+        session("2026-11-03T13:00:00Z", "2026-11-03T14:00:00Z", False, 55),
+        session("2026-11-03T23:00:00Z", "2026-11-04T02:00:00Z", True, 170),
+        session("2026-11-04T03:00:00Z", "2026-11-04T07:30:00Z", True, 250),
+    ]
+    with Store(tmp_path) as store:
+        batch = normalise_sleep(json.dumps({"dataPoints": points}).encode())
+        store.commit_page(
+            catalog.get("sleep"),
+            batch.tables,
+            source="google-health-api",
+            replace=None,
+            covered=None,
+            raw=None,
+        )
+    vault = Vault(tmp_path)
+    everything = vault.sleep(tz="UTC")
+    assert [d.date() for d in everything["date"]] == [dt.date(2026, 11, 2), dt.date(2026, 11, 4)]
+    assert everything["minutes_asleep"].tolist() == [420, 250]
+    assert vault.sleep("2026-11-03", "2026-11-03", tz="UTC").empty

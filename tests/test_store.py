@@ -196,3 +196,14 @@ def test_reading_a_missing_vault_says_how_to_make_one(tmp_path: Path) -> None:
     """Opening read-only where nothing exists names the path and the command to run."""
     with pytest.raises(VaultError, match="fitvault sync"):
         Store(tmp_path / "nowhere", read_only=True)
+
+
+def test_a_batch_repeating_a_sleep_session_keeps_one_copy_of_its_stages(tmp_path: Path) -> None:
+    """Pages overlapping by a session: one session row and one set of stage rows."""
+    end = T0 + dt.timedelta(hours=7)
+    tables = sleep_rows(T0, end)
+    doubled = {name: pa.concat_tables([t, t]) for name, t in tables.items()}
+    with Store(tmp_path) as store:
+        store.commit_page(SLEEP, doubled, source=API, replace=None, covered=None, raw=None)
+        assert store.count("sleep_sessions") == 1
+        assert store.count("sleep_stages") == 2

@@ -234,3 +234,11 @@ def test_any_page_split_gives_the_same_rows(bpms: list[int], cut: int) -> None:
         row for part in parts for row in heart_rate(page(part)).tables["heart_rate"].to_pylist()
     ]
     assert pieced == whole
+
+
+def test_nanosecond_timestamps_are_truncated_to_microseconds() -> None:
+    """ProtoJSON may carry nine fractional digits; they are kept to the microsecond."""
+    point = json.loads(json.dumps(HR_POINT))
+    point["heartRate"]["sampleTime"]["physicalTime"] = "2026-09-25T10:04:59.123456789Z"
+    row = heart_rate(page([point])).tables["heart_rate"].to_pylist()[0]
+    assert row["time"] == dt.datetime(2026, 9, 25, 10, 4, 59, 123456, tzinfo=dt.UTC)

@@ -68,8 +68,3 @@ def date_to_us(value: dt.date) -> int:
 
 def us_to_date(value: int) -> dt.date:
     return EPOCH.date() + dt.timedelta(days=value // US_PER_DAY)
-
-
-def civil(value: dt.datetime, offset_s: int) -> dt.datetime:
-    """The naive wall-clock time a device showed at an instant, given its UTC offset."""
-    return (to_utc(value) + dt.timedelta(seconds=offset_s)).replace(tzinfo=None)

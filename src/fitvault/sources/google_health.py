@@ -47,11 +47,9 @@ class PageWalk:
     """Paging state: only an absent or empty ``nextPageToken`` ends the walk."""
 
     token: str | None = None
-    pages: int = 0
     done: bool = False
 
     def advance(self, token: str | None) -> None:
-        self.pages += 1
         self.token = token
         self.done = not token
 

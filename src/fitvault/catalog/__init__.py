@@ -351,6 +351,8 @@ SETTINGS_SCOPE = SCOPE_PREFIX + "settings.readonly"
 SLEEP_SESSIONS_TABLE = TABLES["sleep_sessions"]
 SLEEP_STAGES_TABLE = TABLES["sleep_stages"]
 HEART_RATE_TABLE = TABLES["heart_rate"]
+STEPS_TABLE = TABLES["steps"]
+RESTING_HEART_RATE_TABLE = TABLES["resting_heart_rate"]
 
 
 def get(name: str) -> DataType:

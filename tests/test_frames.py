@@ -14,7 +14,7 @@ import pytest
 
 from fitvault import catalog
 from fitvault._errors import ConfigError
-from fitvault.normalise.google_health import sleep as normalise_sleep
+from fitvault.normalise.google_health import normalise
 from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.store import Store
@@ -165,7 +165,7 @@ def test_a_night_with_only_a_nap_has_no_row_whatever_the_range(tmp_path: Path) -
         session("2026-11-04T03:00:00Z", "2026-11-04T07:30:00Z", True, 250),
     ]
     with Store(tmp_path) as store:
-        batch = normalise_sleep(json.dumps({"dataPoints": points}).encode())
+        batch = normalise(catalog.get("sleep"), json.dumps({"dataPoints": points}).encode())
         store.commit_page(
             catalog.get("sleep"),
             batch.tables,

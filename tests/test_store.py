@@ -11,6 +11,7 @@ import pytest
 from fitvault import catalog
 from fitvault._errors import VaultError
 from fitvault._time import to_us
+from fitvault.normalise import columns
 from fitvault.store import RawPage, Store, merge_spans
 
 HR = catalog.get("heart-rate")
@@ -20,7 +21,8 @@ T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 def hr_rows(seconds: list[int], bpm: int, source: str = "google-health-api") -> dict[str, pa.Table]:
     times = [T0 + dt.timedelta(seconds=s) for s in seconds]
-    table = pa.table(
+    table = columns.table(
+        catalog.HEART_RATE_TABLE,
         {
             "time": times,
             "utc_offset_s": [0] * len(times),
@@ -28,7 +30,6 @@ def hr_rows(seconds: list[int], bpm: int, source: str = "google-health-api") -> 
             "bpm": [bpm] * len(times),
             "source": [source] * len(times),
         },
-        schema=catalog.HEART_RATE_TABLE.schema,
     )
     return {"heart_rate": table}
 

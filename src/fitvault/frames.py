@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from fitvault._errors import ConfigError
+from fitvault.catalog import DataType, RecordKind, table_of
 from fitvault.store import Store
 
 TimeArg = dt.date | dt.datetime | str | pd.Timestamp | None
@@ -70,6 +71,71 @@ def _localise(df: pd.DataFrame, columns: list[str], tz: str) -> pd.DataFrame:
     return df
 
 
+# The reconciled stream, as the app shows it: every reading of the wearable (platform FITBIT, or
+# unknown for rows from before the vault kept it), plus other devices' readings where their
+# interval overlaps no wearable reading. The simulator serves roll-ups by the same rule.
+_WEARABLE = "(platform = 'FITBIT' OR platform IS NULL)"
+
+
+def reconciled_sql(table: str, where: str) -> str:
+    """Rows of an interval table in the reconciled stream (see ``_WEARABLE``)."""
+    return (
+        f"WITH t AS (SELECT * FROM {table}{where}) "
+        f"SELECT * FROM t WHERE {_WEARABLE} UNION ALL "
+        f"SELECT * FROM t o WHERE NOT {_WEARABLE} AND NOT EXISTS (SELECT 1 FROM {table} w "
+        f"WHERE {_WEARABLE.replace('platform', 'w.platform')} "
+        "AND w.start_time < o.end_time AND o.start_time < w.end_time)"
+    )
+
+
+_TIME = {
+    RecordKind.SAMPLE: ("time", "local_date", "utc_offset_s"),
+    RecordKind.INTERVAL: ("start_time", "local_date", "utc_offset_s"),
+    RecordKind.SESSION: ("start_time", "local_date", "start_utc_offset_s"),
+    RecordKind.DAILY: ("date", "date", None),
+}
+
+
+def frame(
+    store: Store,
+    dtype: DataType,
+    start: TimeArg = None,
+    end: TimeArg = None,
+    *,
+    tz: str,
+    reconciled: bool = True,
+) -> pd.DataFrame:
+    """Any stored type's rows, its columns as in the vault (``docs`` in ``df.attrs``).
+
+    Instants are converted to the display zone and a ``local_time`` column (the device's wall
+    clock) is added for samples and intervals. ``reconciled`` drops readings another device
+    made while the wearable was recording (interval types; see ``reconciled_sql``).
+    """
+    table = table_of(dtype)
+    kind = dtype.record_kind
+    time_col, date_col, offset_col = _TIME[kind]
+    where, params = _where(time_col, date_col, start, end, tz)
+    reconcile = reconciled and kind is RecordKind.INTERVAL
+    body = reconciled_sql(table.name, where) if reconcile else f"SELECT * FROM {table.name}{where}"
+    order = ", ".join(k for k in table.key)
+    df = store.df(f"SELECT * FROM ({body}) ORDER BY {order}", params)
+    instants = [c.name for c in table.columns if c.sql == "TIMESTAMPTZ" and c.name in df]
+    for col in instants:
+        df[col] = df[col].dt.tz_convert(tz)
+    if offset_col is not None and kind is not RecordKind.SESSION:
+        df.insert(
+            1,
+            "local_time",
+            (
+                df[time_col].dt.tz_convert("UTC") + pd.to_timedelta(df[offset_col], unit="s")
+            ).dt.tz_localize(None),
+        )
+    df.attrs["units"] = {c.name: c.unit for c in table.columns if c.unit}
+    df.attrs["docs"] = {c.name: c.doc for c in table.columns if c.doc}
+    df.attrs["derived"] = {}
+    return df
+
+
 def heart_rate(
     store: Store, start: TimeArg = None, end: TimeArg = None, *, tz: str
 ) -> pd.DataFrame:
@@ -103,15 +169,16 @@ def steps(
     """Steps per minute (``freq="min"``), per local day (``"D"``), or resampled to any pandas
     frequency on the display zone's clock (``"h"``, ``"15min"``, ``"W"``…)."""
     where, params = _where("start_time", "local_date", start, end, tz)
+    rows = f"({reconciled_sql('steps', where)})"
     if freq.upper() in ("D", "1D", "DAY"):
         return store.df(
-            f"SELECT local_date AS date, sum(count)::BIGINT AS steps FROM steps{where} "
+            f"SELECT local_date AS date, sum(count)::BIGINT AS steps FROM {rows} "
             "GROUP BY local_date ORDER BY local_date",
             params,
         )
     df = store.df(
         "SELECT start_time AS time, start_time + to_seconds(utc_offset_s) AS local_time, "
-        f"local_date, count AS steps, source FROM steps{where} ORDER BY start_time",
+        f"local_date, count AS steps, device, source FROM {rows} ORDER BY start_time",
         params,
     )
     df["local_time"] = df["local_time"].dt.tz_localize(None)
@@ -184,3 +251,21 @@ def sleep_stages(
         params,
     )
     return _localise(df, ["session_start", "start", "end"], tz)
+
+
+def convert(df: pd.DataFrame, output: str) -> Any:
+    """A frame as pandas (as is), a pyarrow Table, or a polars DataFrame."""
+    if output == "pandas":
+        return df
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if output == "arrow":
+        return table
+    if output == "polars":
+        try:
+            import polars as pl  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise ConfigError("output='polars' needs polars: pip install polars") from exc
+        return pl.from_arrow(table)
+    raise ConfigError(f"unknown output {output!r}: use 'pandas', 'arrow' or 'polars'")

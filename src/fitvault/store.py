@@ -10,7 +10,13 @@ Intraday tables have no index (an ART primary key made heart-rate writes 3× slo
 3. the batch is inserted.
 
 Rows, the raw page and the sync state they imply commit in one transaction, so a killed sync
-leaves either all of a page or none of it. DuckDB errors are translated here.
+leaves either all of a page or none of it. A raw page whose span a later page of the same type
+answered for again (the lag re-reads) is dropped in that transaction: replaying the later page
+deletes everything the earlier one added.
+
+The schema evolves by migrations: ``_meta.schema_version`` is checked on open and the steps up
+to ``SCHEMA_VERSION`` run in one transaction (new tables, new columns). The directory is private
+(0700) and the file 0600: it holds health data. DuckDB errors are translated here.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from fitvault._time import from_us, us_to_date
 from fitvault.catalog import DataType, Table
 
 VAULT_FILE = "vault.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CODEC = "zstd"
+MEMORY_LIMIT = "1GB"  # DuckDB's own buffer; spills to disk beyond it
 
 _META_DDL = """
 CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -76,14 +83,19 @@ def _ddl(table: Table) -> str:
 class Store:
     """An open vault file. Use as a context manager; one writer at a time."""
 
-    def __init__(self, directory: Path, *, read_only: bool = False) -> None:
+    def __init__(self, directory: Path, *, read_only: bool = False, create: bool = True) -> None:
         self.path = Path(directory) / VAULT_FILE
+        if not self.path.exists() and (read_only or not create):
+            raise VaultError(
+                f"No vault at {self.path}; sign in with `fitvault auth --vault {directory}` "
+                "and run `fitvault sync` (or try `fitvault demo`)."
+            )
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif not self.path.exists():
-            raise VaultError(f"No vault at {self.path}; run `fitvault sync` (or `fitvault demo`).")
+            _private_dir(self.path.parent)
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            self.con = duckdb.connect(
+                str(self.path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT}
+            )
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise VaultLocked(
@@ -94,6 +106,8 @@ class Store:
         except duckdb.Error as exc:
             raise VaultError(f"Cannot open {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            _private_file(self.path)
         self._coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self._pending_coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         if not read_only:
@@ -109,11 +123,44 @@ class Store:
         self.con.close()
 
     def _ensure_schema(self) -> None:
-        with self._translate("creating the schema"):
-            self.con.execute(_META_DDL + "".join(_ddl(t) for t in catalog.TABLES.values()))
-            self.con.execute(
-                "INSERT OR IGNORE INTO _meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        """Create or migrate the schema, in one transaction."""
+        with self.transaction("creating or upgrading the schema"):
+            self.con.execute(_META_DDL)
+            row = _first(
+                self.con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchall()
             )
+            version = int(json.loads(row[0])) if row else 0
+            if version > SCHEMA_VERSION:
+                raise VaultError(
+                    f"{self.path} was written by a newer fitvault (schema {version}, this one "
+                    f"knows {SCHEMA_VERSION}); upgrade fitvault (pip install -U fitvault)."
+                )
+            for table in catalog.TABLES.values():
+                self.con.execute(_ddl(table))
+                self._add_missing_columns(table)
+            self.con.execute(
+                "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)",
+                [json.dumps(SCHEMA_VERSION)],
+            )
+
+    def _add_missing_columns(self, table: Table) -> None:
+        """Additive migration: columns the catalog declares that an older vault lacks."""
+        have = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                "AND schema_name = 'main'",
+                [table.name],
+            ).fetchall()
+        }
+        for col in table.columns:
+            if col.name not in have:
+                self.con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {col.sql}')
+
+    @property
+    def schema_version(self) -> int:
+        value = self.get_meta("schema_version")
+        return int(value) if value is not None else 0
 
     @contextlib.contextmanager
     def _translate(self, doing: str) -> Iterator[None]:
@@ -173,7 +220,9 @@ class Store:
         with self.transaction(f"saving {dtype.name} data"):
             self.merge(dtype, tables, source=source, replaces=replaces)
             if raws:
+                newest = self._newest_raw_id()
                 self._keep_raw(raws)
+                self._prune_raw(dtype.name, source, replaces, upto=newest)
             if covered is not None:
                 self._add_coverage(dtype.name, source, covered)
 
@@ -227,7 +276,7 @@ class Store:
                         f"DELETE FROM {child.name} WHERE {child.parent_key} IN "
                         f"(SELECT {key} FROM _batch)"
                     )
-                match = " AND ".join(f't."{k}" = b."{k}"' for k in table.key)
+                match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM b."{k}"' for k in table.key)
                 self.con.execute(
                     f'DELETE FROM {table.name} t USING _batch b WHERE {match} AND t."{key}" '
                     "BETWEEN ? AND ?",
@@ -281,6 +330,21 @@ class Store:
         finally:
             self.con.unregister("_raws")
 
+    def _newest_raw_id(self) -> int:
+        row = _first(self.con.execute("SELECT coalesce(max(id), 0) FROM _raw_pages").fetchall())
+        return int(row[0]) if row else 0
+
+    def _prune_raw(
+        self, data_type: str, source: str, replaces: Sequence[tuple[int, int]], *, upto: int
+    ) -> None:
+        """Drop raw pages kept before ``upto`` whose whole span these pages answered for again."""
+        for lo, hi in merge_spans(replaces):
+            self.con.execute(
+                "DELETE FROM _raw_pages WHERE data_type = ? AND source = ? AND id <= ? AND "
+                "replace_from >= ? AND replace_to <= ?",
+                [data_type, source, upto, lo, hi],
+            )
+
     # --- sync state -----------------------------------------------------------------------
 
     def coverage(self, data_type: str, source: str) -> list[tuple[int, int]]:
@@ -321,7 +385,9 @@ class Store:
 
     def get_meta(self, key: str) -> Any:
         with self._translate("reading account details"):
-            row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+            row = _first(
+                self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchall()
+            )
         return json.loads(row[0]) if row else None
 
     # --- reading ----------------------------------------------------------------------------
@@ -335,7 +401,7 @@ class Store:
 
     def count(self, table: str) -> int:
         with self._translate("counting rows"):
-            row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            row = _first(self.con.execute(f"SELECT count(*) FROM {table}").fetchall())
         return int(row[0]) if row else 0
 
     def raw_pages(self) -> Iterator[StoredPage]:
@@ -360,6 +426,12 @@ class Store:
             self.con.execute(f"DELETE FROM {table.name}")
 
 
+def _first(rows: list[Any]) -> Any:
+    """The first row or None (``fetchone`` would leave the result open, and DuckDB refuses
+    other work on the connection until it is drained)."""
+    return rows[0] if rows else None
+
+
 def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:
     if len(key) == 1:
         return bool(pc.count_distinct(rows.column(key[0])).as_py() < rows.num_rows)
@@ -367,8 +439,29 @@ def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:
 
 
 def _bound(table: Table, column: str, value_us: int) -> Any:
-    sql_type = next(c.sql for c in table.columns if c.name == column)
-    return us_to_date(value_us) if sql_type == "DATE" else from_us(value_us)
+    sql_type = table.column(column).sql
+    if sql_type == "DATE":
+        return us_to_date(value_us)
+    if sql_type == "TIMESTAMP":  # local wall-clock time (the civil axis)
+        return from_us(value_us).replace(tzinfo=None)
+    return from_us(value_us)
+
+
+def _private_dir(path: Path) -> None:
+    """Create the vault directory readable by its owner alone (and tighten an existing one)."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as exc:
+        raise VaultError(f"Cannot create the vault directory {path}: {exc.strerror}") from exc
+
+
+def _private_file(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            if p.stat().st_mode & 0o077:
+                p.chmod(0o600)
 
 
 def merge_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

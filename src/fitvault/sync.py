@@ -25,12 +25,13 @@ from typing import TypeVar
 import pyarrow as pa
 
 from fitvault import catalog
-from fitvault._errors import ConfigError, DataError
+from fitvault._errors import ApiError, ApiUnavailable, ConfigError, DataError, QuotaExhausted
 from fitvault._time import US_PER_DAY, date_to_us, to_us
-from fitvault.catalog import DataType, RecordKind
+from fitvault.catalog import Axis, DataType, Op, RecordKind
 from fitvault.http import ApiClient
-from fitvault.normalise.google_health import NORMALISERS, SOURCE, Batch
-from fitvault.sources.google_health import AccountInfo, Page, Window, fetch_account, iter_pages
+from fitvault.normalise.columns import Batch
+from fitvault.normalise.google_health import SOURCE, normalise
+from fitvault.sources.google_health import AccountInfo, Page, Window, fetch_account, walker
 from fitvault.store import RawPage, Store, merge_spans
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,15 @@ log = logging.getLogger(__name__)
 DEFAULT_LAG = dt.timedelta(days=3)
 DEFAULT_HISTORY = dt.timedelta(days=365)
 MAX_OFFSET = dt.timedelta(hours=14)  # the largest UTC offset a device can report
-SYNC_ORDER = ("sleep", "daily-resting-heart-rate", "steps", "heart-rate")
+
+
+def sync_order(dtype: DataType) -> tuple[int, str]:
+    """Small, quick types first so a long heart-rate backfill does not hold the rest back."""
+    rank = {RecordKind.DAILY: 0, RecordKind.SESSION: 1, RecordKind.SAMPLE: 2}
+    heavy = dtype.split_days is not None
+    return (3 if heavy else rank.get(dtype.record_kind, 2), dtype.name)
+
+
 T = TypeVar("T")
 
 
@@ -77,22 +86,32 @@ class Span:
     now: dt.datetime
     zone: dt.tzinfo
 
+    @property
+    def local_now(self) -> int:
+        """Now on the civil axis: the wall clock in the person's zone, as µs."""
+        return to_us(self.now.astimezone(self.zone).replace(tzinfo=dt.UTC))
+
     def axis(self, dtype: DataType) -> tuple[int, int]:
         """[from, to) on the type's range axis (µs).
 
         Instants are widened by the largest UTC offset on both sides: a reading's local day
         follows the offset of the device at that moment (travel), not the current zone.
         """
-        if dtype.kind is RecordKind.DAILY:
-            return date_to_us(self.first_day), date_to_us(self.last_day + dt.timedelta(days=1))
+        first, end = date_to_us(self.first_day), date_to_us(self.last_day + dt.timedelta(days=1))
+        if dtype.axis is Axis.DATE:
+            return first, end
+        if dtype.axis is Axis.CIVIL:
+            return first, min(end, self.local_now)
         start = dt.datetime.combine(self.first_day, dt.time(), self.zone) - MAX_OFFSET
-        end = dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time(), self.zone)
-        return to_us(start), to_us(min(end + MAX_OFFSET, self.now))
+        stop = dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time(), self.zone)
+        return to_us(start), to_us(min(stop + MAX_OFFSET, self.now))
 
     def stale_from(self, dtype: DataType, lag: dt.timedelta) -> int:
-        if dtype.kind is RecordKind.DAILY:
+        if dtype.axis is Axis.DATE:
             today = self.now.astimezone(self.zone).date()
             return date_to_us(today - dt.timedelta(days=lag.days))
+        if dtype.axis is Axis.CIVIL:
+            return self.local_now - int(lag.total_seconds() * 1_000_000)
         return to_us(self.now - lag)
 
 
@@ -273,16 +292,22 @@ class Syncer:
                 self.store.set_meta(key, value)
         span = resolve_span(account, since, until, self.clock())
         try:
-            for dtype in sorted(
-                types or catalog.STORED_TYPES, key=lambda t: SYNC_ORDER.index(t.name)
-            ):
+            for dtype in sorted(types or catalog.STORED_TYPES, key=sync_order):
                 if dtype.read_scope not in self.scopes:
                     report.skipped[dtype.name] = (
                         f"the {dtype.read_scope.rsplit('.', 2)[-2]} permission was not granted; "
                         "run `fitvault auth` and leave it ticked"
                     )
                     continue
-                await self._sync_type(dtype, span, report)
+                try:
+                    await self._sync_type(dtype, span, report)
+                except (ApiUnavailable, QuotaExhausted):
+                    raise  # the server or the quota, not this type: the others would fail too
+                except (ApiError, DataError) as exc:
+                    # Per-type isolation: what was saved stays; the other types go on.
+                    report.skipped[dtype.name] = str(exc)
+                    self._writer.reset()
+                    self.progress(SyncProgress(dtype.name, 1.0, 0, 0, 0, finished=True))
         finally:
             self._worker.shutdown(wait=True)
             self._writer.close()
@@ -294,14 +319,18 @@ class Syncer:
         report.seconds = time.perf_counter() - started
         return report
 
-    async def _sync_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
-        requested = span.axis(dtype)
+    def windows(self, dtype: DataType, span: Span) -> list[Window]:
+        """The type's missing windows, shaped for its operation (pure given the store)."""
         covered = self.store.coverage(dtype.name, SOURCE)
-        windows = plan_windows(requested, covered, stale_from=span.stale_from(dtype, self.lag))
-        if self.max_window:
-            windows = [piece for w in windows for piece in split(w, self.max_window)]
-        elif dtype.split_days and self.concurrency > 1:
-            windows = spread(windows, self.concurrency, dtype.split_days * US_PER_DAY)
+        return shape_windows(
+            dtype,
+            plan_windows(span.axis(dtype), covered, stale_from=span.stale_from(dtype, self.lag)),
+            concurrency=self.concurrency,
+            max_window=self.max_window,
+        )
+
+    async def _sync_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
+        windows = self.windows(dtype, span)
         report.windows[dtype.name] = windows
         walk = TypeWalk(dtype, windows, self.client.requests, span.stale_from(dtype, self.lag))
         limit = asyncio.Semaphore(self.concurrency)
@@ -323,11 +352,13 @@ class Syncer:
     async def _walk_window(self, walk: TypeWalk, window: Window) -> None:
         """One window's pages, newest first; the next page is fetched while this one is saved."""
         loop = asyncio.get_running_loop()
-        epsilon = US_PER_DAY if walk.dtype.kind is RecordKind.DAILY else 1
-        frontier = Frontier(window, epsilon, walk.fresh_until, walk.dtype.paged_by_range)
-        buffer = PageBuffer(walk.dtype, frontier)
+        dtype = walk.dtype
+        epsilon = US_PER_DAY if dtype.axis is Axis.DATE else 1
+        by_page = dtype.paged_by_range and not dtype.rollup_only
+        frontier = Frontier(window, epsilon, walk.fresh_until, by_page)
+        buffer = PageBuffer(dtype, frontier)
         walk.frontiers[window] = buffer.frontier
-        async for page in _prefetch(iter_pages(self.client, walk.dtype, window)):
+        async for page in _prefetch(walker(dtype)(self.client, dtype, window)):
             n = await loop.run_in_executor(self._worker, self._accept, buffer, page)
             if page.last:
                 await loop.run_in_executor(self._worker, self._writer.drain)
@@ -337,11 +368,9 @@ class Syncer:
     def _accept(self, buffer: PageBuffer, page: Page) -> int:
         """Normalise a page into the buffer; save the buffer when it is due (worker thread)."""
         try:
-            batch = NORMALISERS[buffer.dtype.name](page.raw.body, SOURCE)
+            batch = normalise(buffer.dtype, page.raw.body, SOURCE)
         except DataError as exc:
-            req = page.raw.request
-            where = f"{req['method']} {req['path']} [filter: {req['params'].get('filter')}]"
-            raise DataError(f"{where}: {exc}") from exc
+            raise DataError(f"{describe(page.raw.request)}: {exc}") from exc
         buffer.add(batch, page)
         if page.last or buffer.due():
             buffer.flush(self.store, self._writer)
@@ -366,6 +395,40 @@ class TypeWalk:
         fraction = 1.0 if finished else done / total
         made = requests - self.requests_before
         return SyncProgress(self.dtype.name, fraction, self.points, self.pages, made, finished)
+
+
+def describe(request: dict[str, object]) -> str:
+    """A kept request as a user can recognise it."""
+    params = request.get("params")
+    flt = params.get("filter") if isinstance(params, dict) else None
+    return f"{request['method']} {request['path']}" + (f" [filter: {flt}]" if flt else "")
+
+
+def shape_windows(
+    dtype: DataType,
+    windows: list[Window],
+    *,
+    concurrency: int = 1,
+    max_window: int | None = None,
+) -> list[Window]:
+    """Missing windows → the windows to walk, by the type's operation.
+
+    A roll-up walk is cut to the operation's range limit; a lower-bound-only filter (ECG) walks
+    one window from the oldest gap to the present; a long list walk may be spread over
+    ``concurrency`` pieces.
+    """
+    if not windows:
+        return []
+    if dtype.lower_bound_only:
+        return [Window(min(w.lo for w in windows), max(w.hi for w in windows))]
+    if dtype.rollup_only:
+        days = dtype.max_range_days(Op.DAILY_ROLLUP) or 90
+        return [piece for w in windows for piece in split(w, days * US_PER_DAY)]
+    if max_window:
+        return [piece for w in windows for piece in split(w, max_window)]
+    if dtype.split_days and concurrency > 1:
+        return spread(windows, concurrency, dtype.split_days * US_PER_DAY)
+    return windows
 
 
 def spread(windows: list[Window], parts: int, min_size: int) -> list[Window]:
@@ -460,6 +523,13 @@ class Writer:
     def drain(self) -> None:
         with self._lock:
             self._wait()
+
+    def reset(self) -> None:
+        """Forget a failed save (its transaction was rolled back) so the next type can go on."""
+        with self._lock:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                pending.exception()
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None

@@ -25,7 +25,7 @@ from fitvault._errors import ConfigError
 from fitvault.auth import Account, Opener, TokenManager, TokenStore, authorize, browser_opener
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
-from fitvault.normalise.google_health import NORMALISERS
+from fitvault.normalise.google_health import SOURCE, normalise
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport
 
@@ -74,7 +74,8 @@ def parse_types(names: Sequence[str] | None) -> list[DataType]:
             raise ConfigError(str(exc.args[0])) from None
         if not dtype.stored:
             known = ", ".join(t.name for t in catalog.STORED_TYPES)
-            raise ConfigError(f"fitvault does not sync {dtype.name} yet; it syncs: {known}")
+            why = "it is write-only" if not dtype.readable else "it is reference data"
+            raise ConfigError(f"fitvault does not sync {dtype.name} ({why}); it syncs: {known}")
         out.append(dtype)
     return out
 
@@ -204,7 +205,7 @@ class Vault:
                 for n, stored in enumerate(store.raw_pages(), 1):
                     page = stored.page
                     dtype = catalog.get(page.data_type)
-                    batch = NORMALISERS[dtype.name](page.body, page.source)
+                    batch = normalise(dtype, page.body, page.source)
                     store.merge(
                         dtype,
                         batch.tables,
@@ -230,6 +231,60 @@ class Vault:
         zone = tz or self.time_zone
         with self.store(read_only=True) as store:
             return fn(store, *args, tz=zone, **kw)
+
+    def frame(
+        self,
+        data_type: str,
+        start: frames.TimeArg = None,
+        end: frames.TimeArg = None,
+        *,
+        reconciled: bool = True,
+        tz: str | None = None,
+        output: str = "pandas",
+    ) -> Any:
+        """Any stored type as a DataFrame (``output="arrow"`` for a pyarrow Table, ``"polars"``
+        for a polars DataFrame if polars is installed). Names: ``fitvault sync --help``."""
+        dtype = parse_types([data_type])[0]
+        df = self._frame(frames.frame, dtype, start, end, tz=tz, reconciled=reconciled)
+        return frames.convert(df, output)
+
+    def hrv(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
+        """Nightly heart-rate variability (RMSSD, ms) per date."""
+        return self.frame("daily-heart-rate-variability", start, end)  # type: ignore[no-any-return]
+
+    def spo2(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
+        """Nightly blood-oxygen saturation (average and range, %) per date."""
+        return self.frame("daily-oxygen-saturation", start, end)  # type: ignore[no-any-return]
+
+    def breathing_rate(
+        self, start: frames.TimeArg = None, end: frames.TimeArg = None
+    ) -> pd.DataFrame:
+        """Breaths per minute during the main sleep, per date."""
+        return self.frame("daily-respiratory-rate", start, end)  # type: ignore[no-any-return]
+
+    def weight(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
+        """Weigh-ins: ``grams`` as the API reports, ``kg`` for convenience."""
+        df: pd.DataFrame = self.frame("weight", start, end)
+        df["kg"] = df["grams"] / 1000.0
+        return df
+
+    def vo2_max(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
+        """Daily cardio-fitness (VO2 max, ml/kg/min) estimates."""
+        return self.frame("daily-vo2-max", start, end)  # type: ignore[no-any-return]
+
+    def active_zone_minutes(
+        self, start: frames.TimeArg = None, end: frames.TimeArg = None
+    ) -> pd.DataFrame:
+        """Active zone minutes per local day and zone (as the API counts them)."""
+        df: pd.DataFrame = self.frame("active-zone-minutes", start, end)
+        if df.empty:
+            return pd.DataFrame({"date": [], "heart_rate_zone": [], "minutes": []})
+        daily = df.groupby(["local_date", "heart_rate_zone"], as_index=False)["minutes"].sum()
+        return pd.DataFrame(daily).rename(columns={"local_date": "date"})
+
+    def exercise(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
+        """One row per workout, with its metrics summary."""
+        return self.frame("exercise", start, end)  # type: ignore[no-any-return]
 
     def heart_rate(
         self, start: frames.TimeArg = None, end: frames.TimeArg = None, *, tz: str | None = None
@@ -300,9 +355,7 @@ class Vault:
         """Rows and covered span per table, and when the last sync ran."""
         with self.store(read_only=True) as store:
             tables = {t: store.count(t) for t in catalog.TABLES}
-            spans = {
-                t.name: store.coverage(t.name, "google-health-api") for t in catalog.STORED_TYPES
-            }
+            spans = {t.name: store.coverage(t.name, SOURCE) for t in catalog.STORED_TYPES}
             return {
                 "directory": str(self.directory),
                 "rows": tables,

@@ -9,14 +9,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fitvault import catalog
 from fitvault._errors import DataError
-from fitvault.normalise.google_health import (
-    heart_rate,
-    page_token,
-    resting_heart_rate,
-    sleep,
-    steps,
-)
+from fitvault.normalise.columns import Batch
+from fitvault.normalise.google_health import normalise, page_token
+
+
+def heart_rate(body: bytes) -> Batch:
+    return normalise(catalog.get("heart-rate"), body)
+
+
+def steps(body: bytes) -> Batch:
+    return normalise(catalog.get("steps"), body)
+
+
+def sleep(body: bytes) -> Batch:
+    return normalise(catalog.get("sleep"), body)
+
+
+def resting_heart_rate(body: bytes) -> Batch:
+    return normalise(catalog.get("daily-resting-heart-rate"), body)
+
 
 # Live capture quoted in spec §3.3 (JST user).
 HR_POINT = {
@@ -116,6 +129,10 @@ def test_heart_rate_live_example_lands_on_its_local_day() -> None:
             "utc_offset_s": 32400,
             "local_date": dt.date(2026, 9, 25),
             "bpm": 49,
+            "motion_context": None,
+            "sensor_location": None,
+            "device": None,
+            "platform": None,
             "source": "google-health-api",
         }
     ]
@@ -182,6 +199,8 @@ def test_resting_heart_rate_daily_point() -> None:
             "date": dt.date(2026, 9, 30),
             "bpm": 54,
             "calculation_method": "WITH_SLEEP",
+            "device": None,
+            "platform": None,
             "source": "google-health-api",
         }
     ]
@@ -208,7 +227,7 @@ def test_broken_pages_raise_data_errors() -> None:
     """Malformed JSON and wrong shapes are DataErrors that say what was wrong."""
     with pytest.raises(DataError, match="not valid JSON"):
         heart_rate(b'{"dataPoints": [')
-    with pytest.raises(DataError, match="expected shape"):
+    with pytest.raises(DataError, match="expected shape|lacks the required"):
         heart_rate(page([{"heartRate": {"beatsPerMinute": "60"}}]))
 
 

@@ -14,6 +14,7 @@ snake_case in filter strings and camelCase as the JSON union key. Facts:
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -99,6 +100,7 @@ class Field:
     conv: Conv = Conv.PLAIN
     enum: tuple[str, ...] = ()
     doc: str = ""
+    absent_is_zero: bool = False  # a worn-but-idle interval omits its value (a true zero)
 
     @property
     def as_column(self) -> Column:
@@ -140,7 +142,7 @@ class Child:
     key: tuple[str, ...]  # columns that tell the elements of one session apart
 
 
-def _cols(spec: str) -> tuple[Column, ...]:
+def cols(spec: str) -> tuple[Column, ...]:
     return tuple(Column(*item.split()) for item in spec.strip().split(","))
 
 
@@ -151,15 +153,15 @@ SOURCE_COLUMNS = (
     Column("source", "VARCHAR", doc="where fitvault got the row: google-health-api, …"),
 )
 _TIME_COLUMNS: dict[RecordKind, tuple[Column, ...]] = {
-    RecordKind.SAMPLE: _cols("time TIMESTAMPTZ, utc_offset_s INTEGER, local_date DATE"),
-    RecordKind.INTERVAL: _cols(
+    RecordKind.SAMPLE: cols("time TIMESTAMPTZ, utc_offset_s INTEGER, local_date DATE"),
+    RecordKind.INTERVAL: cols(
         "start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, utc_offset_s INTEGER, local_date DATE"
     ),
-    RecordKind.SESSION: _cols(
+    RecordKind.SESSION: cols(
         "start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, start_utc_offset_s INTEGER,"
         "end_utc_offset_s INTEGER, local_start_time TIMESTAMP, local_date DATE"
     ),
-    RecordKind.DAILY: _cols("date DATE"),
+    RecordKind.DAILY: cols("date DATE"),
 }
 # Wire paths of the time columns, relative to the payload.
 TIME_PATHS: dict[RecordKind, dict[str, tuple[str, Conv]]] = {
@@ -184,13 +186,13 @@ TIME_PATHS: dict[RecordKind, dict[str, tuple[str, Conv]]] = {
 ROLLUP_DATE_PATH = "civilStartTime.date"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per type: identity is equality
 class DataType:
     name: str
     kind: RecordKind
     scope: str  # scope family; read scope is SCOPE_PREFIX + scope + ".readonly"
     fields: tuple[Field, ...] = ()
-    ops: dict[Op, int | None] = field(default_factory=dict)  # operation → max range in days
+    ops: Mapping[Op, int | None] = field(default_factory=dict)  # operation → max range in days
     readable: bool = True  # False for the write-only types
     timeseries: bool = True  # False for reference data (the food catalog)
     identifiable: bool = False  # points carry a resource `name`
@@ -312,9 +314,7 @@ class DataType:
             RecordKind.DAILY: "date",
         }[kind]
         device = () if kind is RecordKind.DAILY else ("device",)
-        range_column = {Axis.DATE: "date", Axis.CIVIL: "local_start_time"}.get(
-            self.axis, time_key
-        )
+        range_column = {Axis.DATE: "date", Axis.CIVIL: "local_start_time"}.get(self.axis, time_key)
         return Table(
             self.table_name or self.snake,
             columns,

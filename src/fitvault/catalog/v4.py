@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from fitvault.catalog import (
     Child,
-    Column,
     Conv,
     DataType,
     Field,
     Op,
     Table,
+    cols,
 )
 from fitvault.catalog import RecordKind as K
 
@@ -23,8 +23,10 @@ HEALTH = "health_metrics_and_measurements"
 I64 = Conv.INT64
 DUR = Conv.DURATION
 
-LIST_ONLY = {Op.LIST: None, Op.RECONCILE: None}
-LIST_GET = {Op.LIST: None, Op.RECONCILE: None, Op.GET: None}
+LIST_ONLY: dict[Op, int | None] = {Op.LIST: None, Op.RECONCILE: None}
+LIST_GET: dict[Op, int | None] = {Op.LIST: None, Op.RECONCILE: None, Op.GET: None}
+LIST: dict[Op, int | None] = {Op.LIST: None}
+CATALOG_OPS: dict[Op, int | None] = {Op.LIST: None, Op.GET: None}
 
 
 def _rollups(days: int, *, get: bool = False, listable: bool = True) -> dict[Op, int | None]:
@@ -77,8 +79,11 @@ _MOBILITY = (
         DUR,
     ),
     Field(
-        "avg_stride_mm", "INTEGER", "metricsSummary.mobilityMetrics.avgStrideLengthMillimeters",
-        "mm", I64,
+        "avg_stride_mm",
+        "INTEGER",
+        "metricsSummary.mobilityMetrics.avgStrideLengthMillimeters",
+        "mm",
+        I64,
     ),
     Field(
         "avg_vertical_oscillation_mm",
@@ -107,29 +112,23 @@ _DEVICE_INFO = (
 
 SLEEP_SESSIONS_TABLE = Table(
     "sleep_sessions",
-    tuple(
-        Column(*item.split())
-        for item in (
-            "start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, start_utc_offset_s INTEGER,"
-            "end_utc_offset_s INTEGER, local_date DATE, sleep_type VARCHAR, is_main_sleep BOOLEAN,"
-            "is_nap BOOLEAN, processed BOOLEAN, stages_status VARCHAR,"
-            "minutes_in_sleep_period INTEGER, minutes_asleep INTEGER, minutes_awake INTEGER,"
-            "minutes_to_fall_asleep INTEGER, minutes_after_wakeup INTEGER, minutes_deep INTEGER,"
-            "minutes_light INTEGER, minutes_rem INTEGER, minutes_wake INTEGER, device VARCHAR,"
-            "source_id VARCHAR, updated_at TIMESTAMPTZ, source VARCHAR"
-        ).split(",")
+    cols(
+        "start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, start_utc_offset_s INTEGER,"
+        "end_utc_offset_s INTEGER, local_date DATE, sleep_type VARCHAR, is_main_sleep BOOLEAN,"
+        "is_nap BOOLEAN, processed BOOLEAN, stages_status VARCHAR,"
+        "minutes_in_sleep_period INTEGER, minutes_asleep INTEGER, minutes_awake INTEGER,"
+        "minutes_to_fall_asleep INTEGER, minutes_after_wakeup INTEGER, minutes_deep INTEGER,"
+        "minutes_light INTEGER, minutes_rem INTEGER, minutes_wake INTEGER, device VARCHAR,"
+        "source_id VARCHAR, updated_at TIMESTAMPTZ, source VARCHAR"
     ),
     key=("start_time",),
     range_column="end_time",
 )
 SLEEP_STAGES_TABLE = Table(
     "sleep_stages",
-    tuple(
-        Column(*item.split())
-        for item in (
-            "session_start TIMESTAMPTZ, start_time TIMESTAMPTZ, end_time TIMESTAMPTZ,"
-            "utc_offset_s INTEGER, stage VARCHAR, source VARCHAR"
-        ).split(",")
+    cols(
+        "session_start TIMESTAMPTZ, start_time TIMESTAMPTZ, end_time TIMESTAMPTZ,"
+        "utc_offset_s INTEGER, stage VARCHAR, source VARCHAR"
     ),
     key=("session_start", "start_time"),
     range_column="start_time",
@@ -172,7 +171,7 @@ TYPES: tuple[DataType, ...] = (
     ),
     DataType(
         "altitude", K.INTERVAL, ACT,
-        (Field("gain_mm", "BIGINT", "gainMillimeters", "mm", I64),), _rollups(90),
+        (Field("gain_mm", "BIGINT", "gainMillimeters", "mm", I64, absent_is_zero=True),), _rollups(90),
     ),
     DataType(
         "basal-energy-burned", K.INTERVAL, ACT,
@@ -200,7 +199,7 @@ TYPES: tuple[DataType, ...] = (
     ),
     DataType(
         "distance", K.INTERVAL, ACT,
-        (Field("distance_mm", "BIGINT", "millimeters", "mm", I64),), _rollups(90),
+        (Field("distance_mm", "BIGINT", "millimeters", "mm", I64, absent_is_zero=True),), _rollups(90),
     ),
     DataType(
         "exercise", K.SESSION, ACT,
@@ -252,7 +251,7 @@ TYPES: tuple[DataType, ...] = (
     DataType("sedentary-period", K.INTERVAL, ACT, (), _rollups(90)),
     DataType(
         "steps", K.INTERVAL, ACT,
-        (Field("count", "INTEGER", "count", "steps", I64),), _rollups(90),
+        (Field("count", "INTEGER", "count", "steps", I64, absent_is_zero=True),), _rollups(90),
     ),
     DataType(
         "swim-lengths-data", K.INTERVAL, ACT,
@@ -460,11 +459,11 @@ TYPES: tuple[DataType, ...] = (
         ),
     ),
     DataType(
-        "food", K.SESSION, "nutrition", (), {Op.LIST: None, Op.GET: None},
+        "food", K.SESSION, "nutrition", (), CATALOG_OPS,
         timeseries=False, doc="the food catalog (reference data, not a person's readings)",
     ),
     DataType(
-        "food-measurement-unit", K.SESSION, "nutrition", (), {Op.LIST: None, Op.GET: None},
+        "food-measurement-unit", K.SESSION, "nutrition", (), CATALOG_OPS,
         timeseries=False, doc="units of the food catalog (reference data)",
     ),
     # --- ECG and irregular rhythm notifications ----------------------------------------------
@@ -483,10 +482,10 @@ TYPES: tuple[DataType, ...] = (
                   doc="raw samples; millivolts = sample / millivolts_scaling_factor"),
             *_DEVICE_INFO,
         ),
-        {Op.LIST: None}, lower_bound_only=True,
+        LIST, lower_bound_only=True,
     ),
     DataType(
-        "irregular-rhythm-notification", K.SESSION, "irn", _DEVICE_INFO, {Op.LIST: None},
+        "irregular-rhythm-notification", K.SESSION, "irn", _DEVICE_INFO, LIST,
         civil_filter=True,
         children=(
             Child(

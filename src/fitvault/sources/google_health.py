@@ -6,7 +6,7 @@ I/O only: pages are yielded as received; parsing happens in ``fitvault.normalise
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ import msgspec
 
 from fitvault._errors import DataError
 from fitvault._time import from_us, rfc3339, us_to_date
-from fitvault.catalog import DataType, RecordKind
+from fitvault.catalog import Axis, DataType, Op
 from fitvault.http import ApiClient
 from fitvault.normalise.google_health import SOURCE, page_token
 from fitvault.store import RawPage
@@ -32,14 +32,24 @@ class Window:
             raise ValueError(f"empty window {self}")
 
 
+def _literal(axis: Axis, value_us: int) -> str:
+    if axis is Axis.DATE:
+        return us_to_date(value_us).isoformat()
+    if axis is Axis.CIVIL:  # a wall-clock time, compared with each point's own civil time
+        return from_us(value_us).strftime("%Y-%m-%dT%H:%M:%S")
+    return rfc3339(from_us(value_us))
+
+
 def window_filter(dtype: DataType, window: Window) -> str:
-    """The ``filter`` expression selecting exactly the window (spec §1.7)."""
-    member = dtype.filter_member
-    if dtype.kind is RecordKind.DAILY:
-        lo, hi = us_to_date(window.lo).isoformat(), us_to_date(window.hi).isoformat()
-    else:
-        lo, hi = rfc3339(from_us(window.lo)), rfc3339(from_us(window.hi))
-    return f'{member} >= "{lo}" AND {member} < "{hi}"'
+    """The ``filter`` expression selecting exactly the window (spec §1.7).
+
+    ECG accepts only a lower bound: its windows always reach the present.
+    """
+    member, axis = dtype.filter_member, dtype.axis
+    lower = f'{member} >= "{_literal(axis, window.lo)}"'
+    if dtype.lower_bound_only:
+        return lower
+    return f'{lower} AND {member} < "{_literal(axis, window.hi)}"'
 
 
 @dataclass
@@ -80,6 +90,49 @@ async def iter_pages(
         request = {"method": "GET", "path": path, "params": query}
         raw = RawPage(dtype.name, SOURCE, request, resp.content, dt.datetime.now(dt.UTC))
         yield Page(raw, walk.done)
+
+
+def _civil_date(value_us: int) -> dict[str, Any]:
+    d = us_to_date(value_us)
+    return {"date": {"year": d.year, "month": d.month, "day": d.day}}
+
+
+async def iter_daily_rollup_pages(
+    client: ApiClient, dtype: DataType, window: Window, *, user: str = "me"
+) -> AsyncIterator[Page]:
+    """One civil day per bucket over ``window`` (dates), in chunks the API's range limit allows."""
+    path = f"/v4/users/{user}/dataTypes/{dtype.name}/dataPoints:dailyRollUp"
+    body: dict[str, Any] = {
+        "range": {"start": _civil_date(window.lo), "end": _civil_date(window.hi)},
+        "windowSizeDays": 1,
+    }
+    limit = dtype.max_range_days(Op.DAILY_ROLLUP)
+    if limit is not None and us_to_date(window.hi) - us_to_date(window.lo) > dt.timedelta(limit):
+        raise ValueError(f"{window} is longer than {dtype.name}'s {limit}-day roll-up limit")
+    walk = PageWalk()
+    while not walk.done:
+        request = body | ({"pageToken": walk.token} if walk.token else {})
+        resp = await client.post(path, request)
+        try:
+            token = page_token(resp.content)
+            if token is not None and token == walk.token:
+                raise DataError("the server sent the same page token again; stopping the walk")
+            walk.advance(token)
+        except DataError as exc:
+            raise DataError(f"POST {path}: {exc}") from exc
+        raw = RawPage(
+            dtype.name,
+            SOURCE,
+            {"method": "POST", "path": path, "body": request},
+            resp.content,
+            dt.datetime.now(dt.UTC),
+        )
+        yield Page(raw, walk.done)
+
+
+def walker(dtype: DataType) -> Callable[[ApiClient, DataType, Window], AsyncIterator[Page]]:
+    """How a type's windows are fetched: a list walk, or a daily roll-up walk."""
+    return iter_daily_rollup_pages if dtype.rollup_only else iter_pages
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,7 @@ def test_broken_pages_raise_data_errors() -> None:
     """Malformed JSON and wrong shapes are DataErrors that say what was wrong."""
     with pytest.raises(DataError, match="not valid JSON"):
         heart_rate(b'{"dataPoints": [')
-    with pytest.raises(DataError, match="expected shape|lacks the required"):
+    with pytest.raises(DataError, match=r"expected shape|lacks the required"):
         heart_rate(page([{"heartRate": {"beatsPerMinute": "60"}}]))
 
 

@@ -171,7 +171,8 @@ TYPES: tuple[DataType, ...] = (
     ),
     DataType(
         "altitude", K.INTERVAL, ACT,
-        (Field("gain_mm", "BIGINT", "gainMillimeters", "mm", I64, absent_is_zero=True),), _rollups(90),
+        (Field("gain_mm", "BIGINT", "gainMillimeters", "mm", I64, absent_is_zero=True),),
+        _rollups(90),
     ),
     DataType(
         "basal-energy-burned", K.INTERVAL, ACT,
@@ -199,7 +200,8 @@ TYPES: tuple[DataType, ...] = (
     ),
     DataType(
         "distance", K.INTERVAL, ACT,
-        (Field("distance_mm", "BIGINT", "millimeters", "mm", I64, absent_is_zero=True),), _rollups(90),
+        (Field("distance_mm", "BIGINT", "millimeters", "mm", I64, absent_is_zero=True),),
+        _rollups(90),
     ),
     DataType(
         "exercise", K.SESSION, ACT,

@@ -7,7 +7,6 @@ import json
 import zoneinfo
 from pathlib import Path
 
-import httpx2
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,22 +14,16 @@ import pytest
 from fitvault import catalog
 from fitvault._errors import ConfigError
 from fitvault.normalise.google_health import sleep as normalise_sleep
-from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.store import Store
 from fitvault.vault import Vault
-from tests.conftest import NOW, FakeClock, sign_in, sync
+from tests.conftest import DST_NOW, NOW, synced_vault
 
 
 @pytest.fixture(scope="module")
 def synced(world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
     """One vault synced from the world, shared by this module's read-only tests."""
-    sim = create_app(world, clock=FakeClock(NOW.timestamp()), auto_approve=True)
-    transport = httpx2.ASGITransport(app=sim.app)
-    vault = Vault(tmp_path_factory.mktemp("frames") / "vault")
-    sign_in(vault, transport)
-    sync(vault, transport)
-    return vault
+    return synced_vault(world, NOW, tmp_path_factory.mktemp("frames") / "vault")
 
 
 def local_days(t: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -131,10 +124,38 @@ def test_a_bad_date_is_a_config_error(synced: Vault) -> None:
         synced.heart_rate("next tuesday")
 
 
-def test_naive_times_in_a_dst_gap_or_overlap_do_not_crash(synced: Vault) -> None:
-    """Wall times that occur twice or never (clock changes) resolve instead of raising."""
-    synced.heart_rate("2026-11-01 01:30", "2026-11-01 03:00")
-    synced.heart_rate("2026-03-08 02:30", "2026-03-08 03:30")
+@pytest.mark.parametrize(
+    ("now", "start", "end", "utc_start", "utc_end"),
+    [
+        # 01:30 happens twice on New York's fall-back: the first (EDT) one is meant.
+        (DST_NOW, "2026-11-01 01:30", "2026-11-01 03:00", "2026-11-01 05:30", "2026-11-01 08:00"),
+        # 02:30 never happens on the spring-forward: it means 03:00 EDT, when clocks resumed.
+        (
+            dt.datetime(2026, 3, 12, 15, tzinfo=dt.UTC),
+            "2026-03-08 02:30",
+            "2026-03-08 03:30",
+            "2026-03-08 07:00",
+            "2026-03-08 07:30",
+        ),
+    ],
+    ids=["fall-back-overlap", "spring-forward-gap"],
+)
+def test_naive_times_in_a_dst_gap_or_overlap_select_the_right_instants(
+    tmp_path: Path, now: dt.datetime, start: str, end: str, utc_start: str, utc_end: str
+) -> None:
+    """Wall times that occur twice or never (clock changes) resolve to one instant each, and
+    the rows are the world's readings between those instants."""
+    world = World.default(days=10, seed=7, now=now)
+    assert world.home_zone == "America/New_York"
+    assert world.start < dt.date.fromisoformat(start[:10]) < world.last
+    vault = synced_vault(world, now, tmp_path / "vault", types=["heart-rate"])
+    df = vault.heart_rate(start, end)
+    lo, hi = (int(pd.Timestamp(t, tz="UTC").timestamp()) for t in (utc_start, utc_end))
+    hr = world.heart_rate()
+    mask = (hr.t >= lo) & (hr.t < hi)
+    assert mask.sum() > 100
+    assert [int(t.timestamp()) for t in df["time"]] == hr.t[mask].tolist()
+    assert df["bpm"].tolist() == hr.bpm[mask].tolist()
 
 
 def test_a_night_with_only_a_nap_has_no_row_whatever_the_range(tmp_path: Path) -> None:

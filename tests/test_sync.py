@@ -9,7 +9,6 @@ import math
 from pathlib import Path
 
 import httpx2
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -273,9 +272,10 @@ def test_progress_reaches_one_for_every_type(vault: Vault, transport: httpx2.ASG
 
 
 def test_counts_match_when_asyncio_loop_already_runs(
-    vault: Vault, transport: httpx2.ASGITransport
+    vault: Vault, transport: httpx2.ASGITransport, world: World
 ) -> None:
-    """vault.sync works from inside a running event loop (as in Jupyter)."""
+    """vault.sync works from inside a running event loop (as in Jupyter): the report's count
+    and the stored values are the world's."""
 
     async def inside() -> int:
         report = vault.sync(
@@ -283,8 +283,10 @@ def test_counts_match_when_asyncio_loop_already_runs(
         )
         return report.rows["resting_heart_rate"]
 
-    assert asyncio.run(inside()) > 0
-    assert np.isfinite(1.0)
+    assert asyncio.run(inside()) == len(world.resting_heart_rate())
+    assert table_rows(vault)["resting_heart_rate"] == [
+        (v.date, v.value) for v in world.resting_heart_rate()
+    ]
 
 
 class SeenAt(World):

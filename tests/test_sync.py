@@ -80,7 +80,8 @@ def table_rows(vault: Vault) -> dict[str, list[tuple]]:
                 "SELECT epoch(start_time), epoch(end_time), minutes_asleep FROM sleep_sessions ORDER BY 1"
             ).fetchall(),
             "sleep_stages": store.con.execute(
-                "SELECT epoch(start_time), stage FROM sleep_stages ORDER BY 1"
+                "SELECT epoch(start_time), epoch(end_time), stage, utc_offset_s FROM sleep_stages "
+                "ORDER BY 1"
             ).fetchall(),
             "resting_heart_rate": store.con.execute(
                 "SELECT date, bpm FROM resting_heart_rate ORDER BY 1"
@@ -98,11 +99,14 @@ def test_a_sync_stores_exactly_the_world(
     assert [r[0] for r in rows["heart_rate"]] == hr.t.astype(float).tolist()
     assert [r[1] for r in rows["heart_rate"]] == hr.bpm.tolist()
     assert [r[2] for r in rows["heart_rate"]] == hr.offset_s.tolist()
+    assert [r[0] for r in rows["steps"]] == world.steps().start.astype(float).tolist()
     assert [r[1] for r in rows["steps"]] == world.steps().count.tolist()
     assert [(s[0], s[1]) for s in rows["sleep_sessions"]] == [
         (float(s.start_s), float(s.end_s)) for s in world.sleep()
     ]
-    assert len(rows["sleep_stages"]) == sum(len(s.stages) for s in world.sleep())
+    assert [r[:3] for r in rows["sleep_stages"]] == [
+        (float(st.start_s), float(st.end_s), st.stage) for s in world.sleep() for st in s.stages
+    ]
     assert [(d, b) for d, b in rows["resting_heart_rate"]] == [
         (v.date, v.value) for v in world.resting_heart_rate()
     ]
@@ -184,6 +188,11 @@ def test_rebuild_from_raw_pages_gives_the_same_tables(
     sync(vault, transport)
     sync(vault, transport)  # lag re-reads add overlapping pages to replay
     before = table_rows(vault)
+    with vault.store() as store:  # damage the tables, so a rebuild that does nothing fails
+        store.con.execute("DELETE FROM heart_rate WHERE bpm > 70")
+        store.con.execute("UPDATE steps SET count = count + 1")
+        store.con.execute("DELETE FROM sleep_stages")
+    assert table_rows(vault) != before
     vault.rebuild()
     assert table_rows(vault) == before
 

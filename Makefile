@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install -e '.[test]'
+# Tools are pinned (constraints-dev.txt) so CI only changes when we bump them.
+$(VENV)/.installed-test: pyproject.toml constraints-dev.txt $(VENV)/.installed
+	$(PIP) install -c constraints-dev.txt -e '.[test]'
 	touch $@
 
 demo: $(VENV)/.installed

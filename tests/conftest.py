@@ -17,6 +17,10 @@ from fitvault.simulator.world import World
 from fitvault.vault import Vault
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
+# The session world above has a trip but no clock change; this one's ten days contain New
+# York's fall-back (2026-11-01 06:00 UTC: 02:00 EDT becomes 01:00 EST).
+DST_NOW = dt.datetime(2026, 11, 5, 15, 0, tzinfo=dt.UTC)
+FALL_BACK = int(dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC).timestamp())
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -44,6 +48,11 @@ class FakeClock:
 @pytest.fixture(scope="session")
 def world() -> World:
     return World.default(days=12, seed=7, now=NOW)
+
+
+@pytest.fixture(scope="session")
+def dst_world() -> World:
+    return World.default(days=10, seed=7, now=DST_NOW)
 
 
 @pytest.fixture
@@ -96,3 +105,15 @@ def sync(vault: Vault, transport: httpx2.AsyncBaseTransport, **kw: object):  # t
     """Sync against the simulator with the world's clock."""
     kw.setdefault("clock", lambda: NOW)
     return asyncio.run(vault.async_sync(transport=transport, per_minute=None, **kw))  # type: ignore[arg-type]
+
+
+def synced_vault(
+    world: World, now: dt.datetime, directory: Path, types: list[str] | None = None
+) -> Vault:
+    """A vault signed in to its own in-process simulator of `world` and synced as of `now`."""
+    sim = create_app(world, clock=FakeClock(now.timestamp()), auto_approve=True)
+    transport = httpx2.ASGITransport(app=sim.app)
+    vault = Vault(directory)
+    sign_in(vault, transport, types)
+    sync(vault, transport, clock=lambda: now)
+    return vault

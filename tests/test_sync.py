@@ -9,19 +9,18 @@ import math
 from pathlib import Path
 
 import httpx2
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fitvault._errors import ApiUnavailable, ConfigError
 from fitvault._time import to_us
-from fitvault.simulator.app import Simulator
+from fitvault.simulator.app import Simulator, create_app
 from fitvault.simulator.world import World
 from fitvault.sources.google_health import Window
 from fitvault.sync import Frontier, plan_windows, subtract
 from fitvault.vault import Vault
-from tests.conftest import NOW, sign_in, sync
+from tests.conftest import DST_NOW, FALL_BACK, NOW, FakeClock, sign_in, sync
 
 spans = st.lists(
     st.tuples(st.integers(0, 1000), st.integers(1, 200)).map(lambda p: (p[0], p[0] + p[1])),
@@ -81,7 +80,8 @@ def table_rows(vault: Vault) -> dict[str, list[tuple]]:
                 "SELECT epoch(start_time), epoch(end_time), minutes_asleep FROM sleep_sessions ORDER BY 1"
             ).fetchall(),
             "sleep_stages": store.con.execute(
-                "SELECT epoch(start_time), stage FROM sleep_stages ORDER BY 1"
+                "SELECT epoch(start_time), epoch(end_time), stage, utc_offset_s FROM sleep_stages "
+                "ORDER BY 1"
             ).fetchall(),
             "resting_heart_rate": store.con.execute(
                 "SELECT date, bpm FROM resting_heart_rate ORDER BY 1"
@@ -99,11 +99,14 @@ def test_a_sync_stores_exactly_the_world(
     assert [r[0] for r in rows["heart_rate"]] == hr.t.astype(float).tolist()
     assert [r[1] for r in rows["heart_rate"]] == hr.bpm.tolist()
     assert [r[2] for r in rows["heart_rate"]] == hr.offset_s.tolist()
+    assert [r[0] for r in rows["steps"]] == world.steps().start.astype(float).tolist()
     assert [r[1] for r in rows["steps"]] == world.steps().count.tolist()
     assert [(s[0], s[1]) for s in rows["sleep_sessions"]] == [
         (float(s.start_s), float(s.end_s)) for s in world.sleep()
     ]
-    assert len(rows["sleep_stages"]) == sum(len(s.stages) for s in world.sleep())
+    assert [r[:3] for r in rows["sleep_stages"]] == [
+        (float(st.start_s), float(st.end_s), st.stage) for s in world.sleep() for st in s.stages
+    ]
     assert [(d, b) for d, b in rows["resting_heart_rate"]] == [
         (v.date, v.value) for v in world.resting_heart_rate()
     ]
@@ -185,6 +188,11 @@ def test_rebuild_from_raw_pages_gives_the_same_tables(
     sync(vault, transport)
     sync(vault, transport)  # lag re-reads add overlapping pages to replay
     before = table_rows(vault)
+    with vault.store() as store:  # damage the tables, so a rebuild that does nothing fails
+        store.con.execute("DELETE FROM heart_rate WHERE bpm > 70")
+        store.con.execute("UPDATE steps SET count = count + 1")
+        store.con.execute("DELETE FROM sleep_stages")
+    assert table_rows(vault) != before
     vault.rebuild()
     assert table_rows(vault) == before
 
@@ -273,9 +281,10 @@ def test_progress_reaches_one_for_every_type(vault: Vault, transport: httpx2.ASG
 
 
 def test_counts_match_when_asyncio_loop_already_runs(
-    vault: Vault, transport: httpx2.ASGITransport
+    vault: Vault, transport: httpx2.ASGITransport, world: World
 ) -> None:
-    """vault.sync works from inside a running event loop (as in Jupyter)."""
+    """vault.sync works from inside a running event loop (as in Jupyter): the report's count
+    and the stored values are the world's."""
 
     async def inside() -> int:
         report = vault.sync(
@@ -283,8 +292,10 @@ def test_counts_match_when_asyncio_loop_already_runs(
         )
         return report.rows["resting_heart_rate"]
 
-    assert asyncio.run(inside()) > 0
-    assert np.isfinite(1.0)
+    assert asyncio.run(inside()) == len(world.resting_heart_rate())
+    assert table_rows(vault)["resting_heart_rate"] == [
+        (v.date, v.value) for v in world.resting_heart_rate()
+    ]
 
 
 class SeenAt(World):
@@ -362,3 +373,65 @@ def test_coverage_stops_short_of_the_stretch_the_server_may_still_fill() -> None
     assert f.step(70, 99, last=False) == ((70, 100), None)
     assert f.step(40, 69, last=False) == ((40, 70), (41, 50))
     assert f.step(0, 39, last=True) == ((0, 40), (0, 50))
+
+
+def local_date(t: int, offset_s: int) -> dt.date:
+    return dt.datetime.fromtimestamp(t + offset_s, dt.UTC).date()
+
+
+def test_a_sync_across_a_clock_change_keeps_each_instants_offset(
+    tmp_path: Path, dst_world: World
+) -> None:
+    """Across New York's fall-back, readings, their UTC offsets on both sides, steps per local
+    day (the 25-hour day included) and the night spanning the change are stored as the world
+    has them."""
+    world, edt, est = dst_world, -4 * 3600, -5 * 3600
+    assert world.home_zone == "America/New_York"
+    home = [z for z in world.zones if z.start_s <= FALL_BACK < z.end_s]
+    assert [z.zone for z in home] == [world.home_zone]  # at home, not on a trip, at the change
+    assert (world.offset_at(FALL_BACK - 1), world.offset_at(FALL_BACK)) == (edt, est)
+
+    sim = create_app(world, clock=FakeClock(DST_NOW.timestamp()), auto_approve=True)
+    transport = httpx2.ASGITransport(app=sim.app)
+    vault = Vault(tmp_path / "vault")
+    sign_in(vault, transport)
+    report = sync(vault, transport, clock=lambda: DST_NOW)
+    assert report.skipped == {}
+    rows = table_rows(vault)
+
+    hr = world.heart_rate()
+    times = [int(r[0]) for r in rows["heart_rate"]]
+    assert times == hr.t.tolist()
+    assert [r[1] for r in rows["heart_rate"]] == hr.bpm.tolist()
+    offsets = [world.offset_at(t) for t in times]
+    assert [r[2] for r in rows["heart_rate"]] == offsets
+    assert {edt, est} <= set(offsets)
+    assert [r[3] for r in rows["heart_rate"]] == list(map(local_date, times, offsets))
+
+    steps = world.steps()
+    want: dict[dt.date, int] = {}
+    for t, n in zip(steps.start.tolist(), steps.count.tolist(), strict=True):
+        day = local_date(t, world.offset_at(t))
+        want[day] = want.get(day, 0) + n
+    assert dt.date(2026, 11, 1) in want
+    with vault.store(read_only=True) as store:
+        got = store.con.execute(
+            "SELECT local_date, sum(count)::BIGINT FROM steps GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert dict(got) == want
+
+    (night,) = [s for s in world.sleep() if s.start_s < FALL_BACK < s.end_s]
+    stored = [r for r in rows["sleep_stages"] if night.start_s <= r[0] < night.end_s]
+    assert stored == [
+        (float(st.start_s), float(st.end_s), st.stage, world.offset_at(st.start_s))
+        for st in night.stages
+    ]
+    assert {r[3] for r in stored} == {edt, est}
+    assert (night.start_offset_s, night.end_offset_s) == (edt, est)
+    with vault.store(read_only=True) as store:
+        session = store.con.execute(
+            "SELECT epoch(end_time), start_utc_offset_s, end_utc_offset_s, local_date "
+            "FROM sleep_sessions WHERE epoch(start_time) = ?",
+            [night.start_s],
+        ).fetchall()
+    assert session == [(float(night.end_s), edt, est, dt.date(2026, 11, 1))]

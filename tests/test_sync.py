@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fitvault import catalog
 from fitvault._errors import ApiUnavailable, ConfigError
 from fitvault._time import to_us
 from fitvault.simulator.app import Simulator, create_app
@@ -119,7 +120,8 @@ def test_first_sync_needs_about_the_lower_bound_of_requests(
 ) -> None:
     """Requests stay within a few of ⌈points ÷ page cap⌉ per type (+3 account calls); the
     extra ones are the day-long gap's empty pages and, when concurrent, one per cut."""
-    report = sync(vault, transport, concurrency=concurrency)
+    types = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate"]
+    report = sync(vault, transport, concurrency=concurrency, types=types)
     bound = (
         math.ceil(len(world.heart_rate().t) / 5000)
         + math.ceil(len(world.steps().start) / 10_000)
@@ -277,7 +279,7 @@ def test_progress_reaches_one_for_every_type(vault: Vault, transport: httpx2.ASG
     """The progress callback ends at 100 % per type with the points received."""
     seen: dict[str, float] = {}
     sync(vault, transport, progress=lambda p: seen.__setitem__(p.data_type, p.done))
-    assert seen == {"sleep": 1.0, "daily-resting-heart-rate": 1.0, "steps": 1.0, "heart-rate": 1.0}
+    assert seen == {t.name: 1.0 for t in catalog.STORED_TYPES}
 
 
 def test_counts_match_when_asyncio_loop_already_runs(

@@ -7,7 +7,10 @@ offsets are integer seconds east of UTC, as the API's ``utcOffset`` durations ar
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
+
+_DAY = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,3 +71,15 @@ def date_to_us(value: dt.date) -> int:
 
 def us_to_date(value: int) -> dt.date:
     return EPOCH.date() + dt.timedelta(days=value // US_PER_DAY)
+
+
+def parse_day(text: str) -> dt.date | None:
+    """``"2026-11-01"`` (or ``"2026-11-1"``) → a date; None if the text is not a day at all.
+
+    The CLI and the Python API read days with this one function, so a string means the same
+    thing everywhere. Raises ValueError for a day-shaped string that is no real date.
+    """
+    m = _DAY.match(text)
+    if not m:
+        return None
+    return dt.date(int(m[1]), int(m[2]), int(m[3]))

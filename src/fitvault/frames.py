@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from fitvault._errors import ConfigError
+from fitvault._time import parse_day
 from fitvault.catalog import DataType, RecordKind, table_of
 from fitvault.store import Store
 
@@ -30,11 +31,14 @@ def _parse(value: TimeArg, tz: str) -> dt.date | pd.Timestamp | None:
         return None
     if isinstance(value, str):
         try:
-            if len(value) == 10:
-                return dt.date.fromisoformat(value)
+            day = parse_day(value)
+            if day is not None:
+                return day
             value = pd.Timestamp(value)
         except ValueError as exc:
-            raise ConfigError(f"not a date or time: {value!r} (use YYYY-MM-DD)") from exc
+            raise ConfigError(
+                f"not a date or time: {value!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+            ) from exc
     if isinstance(value, pd.Timestamp | dt.datetime):
         ts = pd.Timestamp(value)
         if ts.tzinfo is not None:
@@ -45,11 +49,21 @@ def _parse(value: TimeArg, tz: str) -> dt.date | pd.Timestamp | None:
     return value
 
 
+def _check_order(start: dt.date | pd.Timestamp | None, end: dt.date | pd.Timestamp | None) -> None:
+    if start is None or end is None:
+        return
+    a = pd.Timestamp(start).tz_localize(None) if isinstance(start, pd.Timestamp) else start
+    b = pd.Timestamp(end).tz_localize(None) if isinstance(end, pd.Timestamp) else end
+    if pd.Timestamp(a) > pd.Timestamp(b):
+        raise ConfigError(f"the range is reversed: start {start} is after end {end}")
+
+
 def _where(
     time_col: str, date_col: str, start: TimeArg, end: TimeArg, tz: str
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
+    _check_order(_parse(start, tz), _parse(end, tz))
     for value, op_date, op_time in ((start, ">=", ">="), (end, "<=", "<")):
         parsed = _parse(value, tz)
         if parsed is None:

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
+import math
 import threading
 import time
 import zoneinfo
@@ -215,6 +216,43 @@ class SyncReport:
 
 
 ProgressFn = Callable[[SyncProgress], None]
+QUOTA_PER_MINUTE = 300
+
+
+@dataclass(frozen=True)
+class TypePlan:
+    """One type's part of a sync plan: the operation, its windows, and what they cost."""
+
+    data_type: str
+    operation: str
+    windows: list[Window]
+    requests: int  # an estimate for list walks (from typical density), exact for roll-ups
+    granted: bool
+
+    @classmethod
+    def of(cls, dtype: DataType, windows: list[Window], granted: bool) -> TypePlan:
+        op = "dailyRollUp" if dtype.rollup_only else "list"
+        if dtype.rollup_only:
+            requests = len(windows)
+        else:
+            requests = sum(
+                max(
+                    1,
+                    math.ceil((w.hi - w.lo) / US_PER_DAY * dtype.typical_per_day / dtype.page_cap),
+                )
+                for w in windows
+            )
+        return cls(dtype.name, op, windows, requests, granted)
+
+    @property
+    def days(self) -> float:
+        return sum(w.hi - w.lo for w in self.windows) / US_PER_DAY
+
+
+def quota_seconds(requests: int, per_minute: int = QUOTA_PER_MINUTE) -> float:
+    """The least time ``requests`` take under a sliding per-minute quota (the first minute's
+    worth go at once)."""
+    return max(0, requests - per_minute) / per_minute * 60
 
 
 async def _prefetch(source: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -274,14 +312,8 @@ class Syncer:
         if self._last is not None:
             self.progress(dataclasses.replace(self._last, waiting_s=seconds))
 
-    async def run(
-        self,
-        types: Sequence[DataType] | None = None,
-        since: dt.date | None = None,
-        until: dt.date | None = None,
-    ) -> SyncReport:
-        started = time.perf_counter()
-        report = SyncReport()
+    async def _span(self, since: dt.date | None, until: dt.date | None) -> Span:
+        """Read the account (identity, profile, settings: no data requests) and resolve."""
         account = await fetch_account(self.client, self.scopes)
         for key, value in (
             ("identity", account.identity),
@@ -290,7 +322,34 @@ class Syncer:
         ):
             if value:
                 self.store.set_meta(key, value)
-        span = resolve_span(account, since, until, self.clock())
+        return resolve_span(account, since, until, self.clock())
+
+    async def plan(
+        self,
+        types: Sequence[DataType] | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[TypePlan]:
+        """What a sync would ask for, per type, without sending a data request."""
+        span = await self._span(since, until)
+        out = []
+        for dtype in sorted(types or catalog.STORED_TYPES, key=sync_order):
+            granted = dtype.read_scope in self.scopes
+            windows = self.windows(dtype, span) if granted else []
+            out.append(TypePlan.of(dtype, windows, granted))
+        self._worker.shutdown(wait=True)
+        self._writer.close()
+        return out
+
+    async def run(
+        self,
+        types: Sequence[DataType] | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> SyncReport:
+        started = time.perf_counter()
+        report = SyncReport()
+        span = await self._span(since, until)
         try:
             for dtype in sorted(types or catalog.STORED_TYPES, key=sync_order):
                 if dtype.read_scope not in self.scopes:

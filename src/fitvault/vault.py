@@ -22,12 +22,13 @@ import platformdirs
 
 from fitvault import catalog, frames
 from fitvault._errors import ConfigError
+from fitvault._time import parse_day
 from fitvault.auth import Account, Opener, TokenManager, TokenStore, authorize, browser_opener
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
 from fitvault.normalise.google_health import SOURCE, normalise
 from fitvault.store import Store
-from fitvault.sync import ProgressFn, Syncer, SyncReport
+from fitvault.sync import ProgressFn, Syncer, SyncReport, TypePlan
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.figure import Figure
@@ -90,8 +91,8 @@ class Vault:
         return f"Vault({str(self.directory)!r})"
 
     @contextlib.contextmanager
-    def store(self, *, read_only: bool = False) -> Iterator[Store]:
-        with Store(self.directory, read_only=read_only) as store:
+    def store(self, *, read_only: bool = False, create: bool = True) -> Iterator[Store]:
+        with Store(self.directory, read_only=read_only, create=create) as store:
             yield store
 
     # --- getting data in ----------------------------------------------------------------
@@ -196,9 +197,33 @@ class Vault:
                 syncer = Syncer(store, client, scopes=tokens.scopes, **kwargs)
                 return await syncer.run(wanted, first, last)
 
+    def plan(
+        self,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        types: Sequence[str] | None = None,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        concurrency: int = 4,
+    ) -> list[TypePlan]:
+        """Per type: the operation, windows and requests a sync would make (no data requests;
+        the account's settings are read to know its time zone)."""
+        wanted = parse_types(types)
+        first, last = _date(since, "since"), _date(until, "until")
+
+        async def go() -> list[TypePlan]:
+            account = Account.load(self.directory)
+            tokens = TokenManager(account, TokenStore(self.directory), transport=transport)
+            async with ApiClient(account.api_base, tokens, transport=transport) as client:
+                with self.store() as store:
+                    syncer = Syncer(store, client, scopes=tokens.scopes, concurrency=concurrency)
+                    return await syncer.plan(wanted, first, last)
+
+        return run(go())
+
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Rebuild every table from the kept raw pages (no network); returns rows per table."""
-        with self.store() as store:
+        with self.store(create=False) as store:
             total = store.count("_raw_pages")
             with store.transaction("rebuilding tables from raw pages"):
                 store.clear_tables()
@@ -370,9 +395,12 @@ def _date(value: dt.date | str | None, what: str) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(value)
+        day = parse_day(value)
     except ValueError:
-        raise ConfigError(f"--{what} {value!r} is not a date; use YYYY-MM-DD") from None
+        day = None
+    if day is None:
+        raise ConfigError(f"--{what} {value!r} is not a date; use YYYY-MM-DD")
+    return day
 
 
 def open(directory: str | os.PathLike[str] | None = None) -> Vault:

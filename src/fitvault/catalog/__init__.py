@@ -208,6 +208,7 @@ class DataType:
     filter_override: str | None = None  # sleep: filtered on the end time
     normaliser: str | None = None  # a hand-written normaliser registered under this name
     custom_tables: tuple[Table, ...] = ()  # tables of a hand-written normaliser
+    per_day: float | None = None  # typical points a day, for `sync --plan` estimates
     doc: str = ""
 
     # --- names ------------------------------------------------------------------------------
@@ -255,6 +256,18 @@ class DataType:
 
     def max_range_days(self, op: Op) -> int | None:
         return self.ops.get(op)
+
+    @property
+    def typical_per_day(self) -> float:
+        """Points a day a typical wearer has (an estimate for planning, never for logic)."""
+        if self.per_day is not None:
+            return self.per_day
+        return {
+            RecordKind.SAMPLE: 50.0,
+            RecordKind.INTERVAL: 1000.0,
+            RecordKind.SESSION: 3.0,
+            RecordKind.DAILY: 1.0,
+        }[self.record_kind]
 
     # --- time axis and filter ---------------------------------------------------------------
 

@@ -382,7 +382,7 @@ TYPES: tuple[DataType, ...] = (
             Field("sensor_location", "VARCHAR", "metadata.sensorLocation", enum=(
                 "CHEST", "WRIST", "FINGER", "HAND", "EAR_LOBE", "FOOT")),
         ),
-        _rollups(14), server_page_cap=5_000, split_days=2,
+        _rollups(14), server_page_cap=5_000, split_days=2, per_day=17_000,
     ),
     DataType(
         "heart-rate-variability", K.SAMPLE, HEALTH,
@@ -401,7 +401,7 @@ TYPES: tuple[DataType, ...] = (
     ),
     DataType(
         "oxygen-saturation", K.SAMPLE, HEALTH,
-        (Field("percent", "DOUBLE", "percentage", "%"),), LIST_ONLY,
+        (Field("percent", "DOUBLE", "percentage", "%"),), LIST_ONLY, per_day=450,
     ),
     DataType(
         "respiratory-rate-sleep-summary", K.SAMPLE, HEALTH,

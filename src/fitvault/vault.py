@@ -91,8 +91,12 @@ class Vault:
         return f"Vault({str(self.directory)!r})"
 
     @contextlib.contextmanager
-    def store(self, *, read_only: bool = False, create: bool = True) -> Iterator[Store]:
-        with Store(self.directory, read_only=read_only, create=create) as store:
+    def store(
+        self, *, read_only: bool = False, create: bool = True, transient: bool = False
+    ) -> Iterator[Store]:
+        with Store(
+            self.directory, read_only=read_only, create=create, transient=transient
+        ) as store:
             yield store
 
     # --- getting data in ----------------------------------------------------------------
@@ -184,7 +188,8 @@ class Vault:
         async with ApiClient(
             account.api_base, tokens, transport=transport, per_minute=per_minute
         ) as client:
-            with self.store() as store:
+            # Transient: the file is held only while a batch commits, so notebooks can read.
+            with self.store(transient=True) as store:
                 kwargs: dict[str, Any] = {
                     "progress": progress,
                     "max_window": max_window,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
 from fitvault import plots
+from fitvault._errors import ConfigError
 
 TZ = "America/New_York"
 GAP_START, GAP_END = (
@@ -356,3 +359,24 @@ def test_module_does_not_use_pyplot() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_saved_figures_follow_the_umask(sleep: pd.DataFrame, tmp_path: Path, umask: int) -> None:
+    """Figures get 0o666 & ~umask like any file the user writes (not the temp file's 0600)."""
+    old = os.umask(umask)
+    try:
+        paths = plots.save(plots.sleep_stages(sleep), tmp_path, "s", formats=("png", "svg"))
+    finally:
+        os.umask(old)
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_save_into_a_file_is_a_config_error(sleep: pd.DataFrame, tmp_path: Path) -> None:
+    """An out_dir that is a file (or under one) raises ConfigError naming it, before drawing."""
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    for out in (blocker, blocker / "sub"):
+        with pytest.raises(ConfigError, match=str(blocker)):
+            plots.save(plots.sleep_stages(sleep), out, "s")

@@ -34,6 +34,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from fitvault._errors import ConfigError
+
 STAGE_COLOURS = {"deep": "#1f3a68", "light": "#7fb2e5", "rem": "#8e5bb5", "wake": "#e8743b"}
 STAGE_LABELS = {"deep": "Deep", "light": "Light", "rem": "REM", "wake": "Wake"}
 HR_COLOUR = "#c0392b"
@@ -319,10 +321,38 @@ PLOTS: dict[str, PlotSpec] = {
 }
 
 
+def check_out_dir(out_dir: Path) -> Path:
+    """Create ``out_dir`` if needed and prove a file can be written there; a ConfigError naming
+    it otherwise (an existing file, a read-only directory), before any figure is drawn."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file; give a directory for the figures")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write figures to {out_dir} ({exc.strerror or exc}); pick another --out"
+        ) from None
+    return out_dir
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 def save(
     fig: Figure, out_dir: Path, name: str, formats: Sequence[str] = ("png", "svg")
 ) -> list[Path]:
-    """Write ``<out_dir>/<name>.<fmt>`` per format, atomically (temp file, then ``os.replace``)."""
+    """Write ``<out_dir>/<name>.<fmt>`` per format, atomically (temp file, then ``os.replace``).
+
+    The files get the mode a plain ``open()`` would give them (``0o666`` less the umask): figures
+    are for sharing, unlike the vault's secrets.
+    """
     if not name or Path(name).name != name:
         raise ValueError(f"plot file name must be a bare name, not {name!r}")
     supported = fig.canvas.get_supported_filetypes()
@@ -331,13 +361,14 @@ def save(
         raise ValueError(
             f"unknown image format(s) {', '.join(unknown)}; use one of {', '.join(supported)}"
         )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_out_dir(out_dir)
+    mode = 0o666 & ~_umask()
     paths = []
     for fmt in formats:
         target = out_dir / f"{name}.{fmt}"
         fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=f".{fmt}.tmp")
         try:
+            os.fchmod(fd, mode)  # mkstemp makes 0600
             with os.fdopen(fd, "wb") as fh:
                 fig.savefig(fh, format=fmt, dpi=150)
                 fh.flush()

@@ -546,3 +546,58 @@ def test_retries_show_as_notices_not_stamina_log_lines(
     assert "retrying GET /v4/users/me/profile on api.test in" in err
     assert "(attempt 2 of 8)" in err
     assert "retry_scheduled" not in err
+
+
+def test_plot_all_draws_what_it_has_data_for_and_lists_the_rest(
+    vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
+) -> None:
+    """With only heart rate synced, `plot all` writes the two heart-rate figures, exits 0 and
+    says which figures it skipped and why."""
+    sync(vault, transport, types=["heart-rate"])
+    out = tmp_path / "figures"
+    args = ["plot", "all", "--out", str(out), "--format", "png", "--vault", str(vault.directory)]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["hr-by-hour.png", "hr-day.png"]
+    text = flat(result.stderr)
+    for name in ("rhr", "sleep-hist", "sleep-scatter", "sleep-stages"):
+        assert f"skipped {name}: no " in text
+
+
+def test_plot_formats_may_be_comma_separated(
+    vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
+) -> None:
+    """`--format png,svg` is the same as `--format png --format svg`."""
+    sync(vault, transport)
+    args = ["plot", "rhr", "--out", str(tmp_path), "--format", "png,svg"]
+    result = runner.invoke(cli.app, [*args, "--vault", str(vault.directory)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["rhr.png", "rhr.svg"]
+
+
+@pytest.mark.slow
+def test_scopes_left_unticked_are_reported_as_not_granted(tmp_path: Path) -> None:
+    """Unticking a scope on the consent page still signs in (exit 0) and lists it as "not
+    granted: … (re-run fitvault auth to grant)" — information, not an error."""
+    from fitvault.demo import _ConsentForm
+
+    world = World.default(days=2, now=dt.datetime.now(dt.UTC))
+    with serve_in_thread(create_app(world).app) as url:
+        args = ("auth", "--server", url, "--no-browser", "--types", "heart-rate,sleep")
+        child = Child(*args, "--vault", str(tmp_path))
+        try:
+            consent = httpx2.get(child.line_starting(url), timeout=15)
+            form = _ConsentForm()
+            form.feed(consent.text)
+            data: dict[str, list[str]] = {"action": ["allow"]}
+            for key, value in form.fields:
+                if not value.endswith(".sleep.readonly"):
+                    data.setdefault(key, []).append(value)
+            answer = httpx2.post(url + form.action, data=data, timeout=15)
+            httpx2.get(answer.headers["location"], timeout=15)
+        finally:
+            code = child.finish()
+    err = flat("".join(child.err))
+    assert code == 0, err
+    assert "not granted: sleep (re-run fitvault auth to grant)" in err
+    assert "error" not in err.lower()

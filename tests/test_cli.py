@@ -601,3 +601,30 @@ def test_scopes_left_unticked_are_reported_as_not_granted(tmp_path: Path) -> Non
     assert code == 0, err
     assert "not granted: sleep (re-run fitvault auth to grant)" in err
     assert "error" not in err.lower()
+
+
+def test_paths_with_brackets_are_printed_as_they_are(
+    vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
+) -> None:
+    """An --out directory named like rich markup (`[red]x[/]`) appears literally in the output."""
+    sync(vault, transport)
+    out = tmp_path / "[red]figs[/]"
+    args = ["plot", "rhr", "--out", str(out), "--format", "png", "--vault", str(vault.directory)]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"wrote {out / 'rhr.png'}"]
+
+
+def test_auth_on_a_redirect_port_in_use_exits_2_before_showing_the_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`auth --redirect-port N` with N taken: a ConfigError naming the port (exit 2, not 3)."""
+    from fitvault.simulator.server import bind
+
+    with bind(0) as taken:
+        port = str(taken.getsockname()[1])
+        args = ("auth", "--server", "http://127.0.0.1:9", "--no-browser", "--redirect-port", port)
+        code, out, err = run_main(monkeypatch, capsys, *args, "--vault", str(tmp_path))
+    assert code == 2
+    assert f"127.0.0.1:{port}" in err
+    assert "/o/oauth2" not in out + err

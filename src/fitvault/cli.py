@@ -34,8 +34,10 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(soft_wrap=True)  # paths and numbers stay on one line when piped
-err = Console(stderr=True, soft_wrap=True)
+# soft_wrap: paths and numbers stay on one line when piped; markup off: a path or message with
+# "[...]" in it is printed as it is (styles come from rich.text.Text where wanted).
+out = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 # Listed here so `--help` does not import matplotlib; a test keeps it equal to plots.PLOTS.
 PLOT_NAMES = ("hr-day", "hr-by-hour", "rhr", "sleep-hist", "sleep-scatter", "sleep-stages")
 # Which figures read --date / --days; any other figure refuses them rather than ignore them.
@@ -227,8 +229,7 @@ def auth(
     def show(url: str) -> None:
         wait = oauth.describe_wait(SIGN_IN_TIMEOUT)
         _note(f"Open this URL to sign in (waiting up to {wait} for the sign-in):", style="")
-        out_of_band = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
-        out_of_band.print(url)  # whole on one line, so a script can read it
+        err.print(url, highlight=False)  # whole on one line, so a script can read it
 
     with _when_interrupted("sign-in cancelled; nothing was saved"):
         token = run(

@@ -628,3 +628,24 @@ def test_auth_on_a_redirect_port_in_use_exits_2_before_showing_the_url(
     assert code == 2
     assert f"127.0.0.1:{port}" in err
     assert "/o/oauth2" not in out + err
+
+
+def test_the_progress_display_says_what_it_is_waiting_for() -> None:
+    """A quota pause and a scheduled retry both appear beside the type being fetched, as text
+    (a "[filter: …]" in a retry line is not taken for markup)."""
+    import io
+
+    from rich.console import Console
+
+    from fitvault.sync import SyncProgress
+
+    bars = cli.SyncBars(Console(file=io.StringIO(), width=200))
+    with bars:
+        bars(SyncProgress("heart-rate", 0.5, 10, 1, 1, waiting_s=12.4))
+        (task,) = bars.progress.tasks
+        assert task.fields["note"] == "waiting 12 s for the per-minute quota"
+        cli.NOTICES("retrying GET /p [filter: x] on h in 4 s (attempt 2 of 8): HTTP 503")
+        assert task.fields["note"].startswith("retrying GET /p [filter: x] on h in 4 s")
+        bars(SyncProgress("heart-rate", 0.6, 20, 2, 2))
+        assert task.fields["note"] == ""
+    assert cli.NOTICES.sink is None  # after the display, notices go to plain stderr lines

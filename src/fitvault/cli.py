@@ -22,9 +22,9 @@ from rich.text import Text
 from typer._click.exceptions import NoArgsIsHelpError
 
 from fitvault import __version__
-from fitvault._errors import ConfigError, FitvaultError
+from fitvault._errors import ConfigError, FitvaultError, PartialSync
 from fitvault.http import RetryNotices
-from fitvault.sync import SyncProgress, SyncReport
+from fitvault.sync import QUOTA_PER_MINUTE, SyncProgress, SyncReport, TypePlan, quota_seconds
 from fitvault.vault import ENV_HOME, Vault
 
 app = typer.Typer(
@@ -177,11 +177,41 @@ class SyncBars:
 
 
 def _sync_summary(report: SyncReport) -> Table:
-    table = Table(title="Vault contents", show_edge=False)
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, rows in report.rows.items():
-        table.add_row(name, f"{rows:,}")
+    """Per type what this sync did: points received and rows the vault gained."""
+    table = Table(title="This sync", show_edge=False)
+    table.add_column("data type")
+    table.add_column("requests", justify="right")
+    table.add_column("points received", justify="right")
+    table.add_column("rows added", justify="right")
+    for name in sorted(set(report.points) | set(report.added)):
+        if name in report.skipped:
+            continue
+        table.add_row(
+            name,
+            f"{report.pages.get(name, 0):,}",
+            f"{report.points.get(name, 0):,}",
+            f"{report.added.get(name, 0):+,}",
+        )
+    return table
+
+
+def _plan_table(plans: list[TypePlan]) -> Table:
+    table = Table(title="What a sync would fetch (no data requested)", show_edge=False)
+    for col, justify in (
+        ("data type", "left"),
+        ("operation", "left"),
+        ("windows", "right"),
+        ("days", "right"),
+        ("≈ requests", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for p in plans:
+        if not p.granted:
+            table.add_row(p.data_type, "not granted", "", "", "")
+            continue
+        table.add_row(
+            p.data_type, p.operation, str(len(p.windows)), f"{p.days:,.1f}", f"{p.requests:,}"
+        )
     return table
 
 
@@ -275,19 +305,43 @@ def sync(
         int,
         typer.Option(min=1, help="Windows walked at once (1 = strictly the fewest requests)."),
     ] = 4,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Show per type what a sync would fetch and how long the quota takes."
+        ),
+    ] = False,
     vault: VaultOpt = None,
 ) -> None:
     """Download what the vault is missing; safe to interrupt and re-run."""
     v = Vault(vault)
+    if plan:
+        plans = v.plan(since, until, _types(types), concurrency=concurrency)
+        out.print(_plan_table(plans))
+        total = sum(p.requests for p in plans)
+        minutes = quota_seconds(total) / 60
+        out.print(
+            f"≈ {total:,} requests; the API's {QUOTA_PER_MINUTE}/minute quota alone takes "
+            f"≈ {minutes:.1f} min. List walks are estimated from typical density; roll-ups "
+            "are exact.",
+            highlight=False,
+        )
+        return
     with SyncBars(err) as bars:
         report = v.sync(since, until, _types(types), progress=bars, concurrency=concurrency)
     _print_report(report)
+    if report.partial:
+        raise PartialSync(
+            f"{len(report.refused)} of the requested types were refused by the API (listed "
+            "above); everything else is saved. Fix what the reasons say and run "
+            "`fitvault sync` again."
+        )
 
 
 def _print_report(report: SyncReport) -> None:
+    out.print(_sync_summary(report))
     for name, why in report.skipped.items():
         _note(f"skipped {name}: {why}")
-    out.print(_sync_summary(report))
     points = sum(report.points.values())
     out.print(f"{report.requests} requests, {points:,} points received in {report.seconds:.1f} s")
 

@@ -23,7 +23,16 @@ import platformdirs
 from fitvault import catalog, frames
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
-from fitvault.auth import Account, Opener, TokenManager, TokenStore, authorize, browser_opener
+from fitvault.auth import (
+    Account,
+    Opener,
+    TokenManager,
+    TokenStore,
+    account_for,
+    authorize,
+    browser_opener,
+    check_writable,
+)
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
 from fitvault.normalise.google_health import SOURCE, normalise
@@ -111,20 +120,16 @@ class Vault:
         show_url: Callable[[str], None] | None = None,
         timeout: float = 300.0,
         transport: httpx2.AsyncBaseTransport | None = None,
+        redirect_port: int = 0,
     ) -> dict[str, Any]:
-        """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault."""
+        """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault.
+
+        The vault directory is checked to be writable before anyone is sent to a consent page.
+        """
         scopes = catalog.scopes_for(parse_types(types))
-        if server:
-            account = Account.for_server(server, scopes)
-        elif client_secrets:
-            account = Account.from_client_secrets(Path(client_secrets), scopes)
-        else:
-            raise ConfigError(
-                "Signing in to Google needs an OAuth client: pass --client-secrets "
-                "client_secret.json (a 'Desktop app' client from Google Cloud Console), or "
-                "--server URL for a local simulator."
-            )
-        self.directory.mkdir(parents=True, exist_ok=True)
+        secrets = Path(client_secrets) if client_secrets else None
+        account = account_for(scopes, server=server, client_secrets=secrets)
+        check_writable(self.directory)
         coro = authorize(
             account,
             self.directory,
@@ -132,6 +137,7 @@ class Vault:
             show_url=show_url,
             timeout=timeout,
             transport=transport,
+            redirect_port=redirect_port,
         )
         token = run(coro)
         return {"scopes": token.get("scope", "").split()}

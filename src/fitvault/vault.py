@@ -322,6 +322,20 @@ class Vault:
         """One row per workout, with its metrics summary."""
         return self.frame("exercise", start, end)  # type: ignore[no-any-return]
 
+    def wear_time(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
+        """Minutes worn per local day, from heart-rate presence (derived; see attrs)."""
+        from fitvault import derived
+
+        return self._frame(derived.wear_time, start, end)
+
+    def heart_rate_zone_minutes(
+        self, start: frames.TimeArg = None, end: frames.TimeArg = None
+    ) -> pd.DataFrame:
+        """Minutes per heart-rate zone per local day, from intraday heart rate (derived)."""
+        from fitvault import derived
+
+        return self._frame(derived.zone_minutes, start, end)
+
     def heart_rate(
         self, start: frames.TimeArg = None, end: frames.TimeArg = None, *, tz: str | None = None
     ) -> pd.DataFrame:

@@ -41,7 +41,9 @@ def test_heart_rate_for_a_local_day_is_that_days_readings(synced: Vault, world: 
     assert df["bpm"].tolist() == hr.bpm[mask].tolist()
     assert str(df["time"].dt.tz) == world.person.home_zone
     assert (
-        df["local_time"] == df["time"].dt.tz_convert("UTC").dt.tz_localize(None) + df["utc_offset"]
+        df["local_time"]
+        == df["time"].dt.tz_convert("UTC").dt.tz_localize(None)
+        + pd.to_timedelta(df["utc_offset_s"], unit="s")
     ).all()
     assert (df["local_time"].dt.date == day).all()
 
@@ -88,10 +90,10 @@ def test_sleep_has_one_row_per_night_with_derived_efficiency(synced: Vault, worl
     ]
     for night, (_, row) in zip(mains, df.iterrows(), strict=True):
         minutes = night.minutes_by_stage
-        assert (row["deep_min"], row["rem_min"]) == (minutes["DEEP"], minutes["REM"])
+        assert (row["minutes_deep"], row["minutes_rem"]) == (minutes["DEEP"], minutes["REM"])
         in_bed_s = night.end_s - night.start_s
         asleep_s = sum(st.end_s - st.start_s for st in night.stages if st.stage != "AWAKE")
-        assert row["time_in_bed_min"] == in_bed_s // 60
+        assert row["minutes_in_bed"] == in_bed_s // 60
         # The API reports whole minutes per stage kind (LIGHT, DEEP, REM): under 3 min asleep
         # and under 1 min in bed can be lost to rounding down; efficiency is rounded to 0.1.
         assert asleep_s / 60 - 3 < row["minutes_asleep"] <= asleep_s / 60

@@ -41,7 +41,9 @@ def hr_frame(time: pd.DatetimeIndex, seed: int = 1) -> pd.DataFrame:
             "local_time": local,
             "local_date": local.normalize(),
             "bpm": bpm.round().astype("int16"),
-            "utc_offset": local - time.tz_convert("UTC").tz_localize(None),
+            "utc_offset_s": (local - time.tz_convert("UTC").tz_localize(None))
+            .total_seconds()
+            .astype("int32"),
             "source": pd.Series(["google-v4"] * len(time), dtype="str"),
         }
     )
@@ -94,15 +96,14 @@ def sleep() -> pd.DataFrame:
             "date": dates,
             "start": start,
             "end": start + pd.to_timedelta(in_bed, "min"),
-            "time_in_bed_min": in_bed.astype("int64"),
+            "minutes_in_bed": in_bed.astype("int64"),
             "minutes_asleep": asleep.astype("int32"),
             "minutes_awake": ints(wake),
             "minutes_to_fall_asleep": ints(rng.integers(0, 20, n)),
             "minutes_after_wakeup": ints(np.zeros(n, dtype=int)),
-            "deep_min": ints(deep),
-            "light_min": ints(light),
-            "rem_min": ints(rem, na=4),
-            "wake_min": ints(wake),
+            "minutes_deep": ints(deep),
+            "minutes_light": ints(light),
+            "minutes_rem": ints(rem, na=4),
             "is_main_sleep": True,
             "is_nap": False,
             "sleep_type": pd.Series(["STAGES"] * n, dtype="str"),
@@ -110,8 +111,8 @@ def sleep() -> pd.DataFrame:
             "source": pd.Series(["google-v4"] * n, dtype="str"),
         }
     )
-    df["efficiency_derived"] = (100 * df["minutes_asleep"] / df["time_in_bed_min"]).round(1)
-    df.attrs["derived"] = {"efficiency_derived": "100 × minutes_asleep / time_in_bed_min"}
+    df["efficiency_derived"] = (100 * df["minutes_asleep"] / df["minutes_in_bed"]).round(1)
+    df.attrs["derived"] = {"efficiency_derived": "100 × minutes_asleep / minutes_in_bed"}
     return df
 
 
@@ -310,7 +311,7 @@ def test_sleep_scatter_points_and_identity(sleep: pd.DataFrame) -> None:
     """One point per night at (time in bed, minutes asleep), and a dashed 1:1 line with x == y."""
     ax = plots.sleep_scatter(sleep).axes[0]
     (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
-    expected = sleep[["time_in_bed_min", "minutes_asleep"]].to_numpy(dtype=float)
+    expected = sleep[["minutes_in_bed", "minutes_asleep"]].to_numpy(dtype=float)
     np.testing.assert_array_equal(points.get_offsets(), expected)
     (identity,) = [ln for ln in ax.get_lines() if ln.get_label() == "1:1"]
     np.testing.assert_array_equal(identity.get_xdata(), identity.get_ydata())
@@ -326,7 +327,7 @@ def test_sleep_stages_stacked_bars(sleep: pd.DataFrame) -> None:
     for container, stage in zip(ax.containers, plots.STAGE_COLOURS, strict=True):
         heights = np.array([p.get_height() for p in container.patches])
         np.testing.assert_array_equal(
-            heights, sleep[f"{stage}_min"].fillna(0).to_numpy(dtype=float)
+            heights, sleep[plots.STAGE_COLUMNS[stage]].fillna(0).to_numpy(dtype=float)
         )
         np.testing.assert_array_equal([p.get_y() for p in container.patches], bottom)
         assert {to_hex(p.get_facecolor()) for p in container.patches} == {
@@ -364,7 +365,7 @@ def test_missing_column_or_values_raise(sleep: pd.DataFrame, rhr: pd.DataFrame) 
     """A frame without a needed column, or with no stage minutes at all, names the column."""
     with pytest.raises(ValueError, match=r"missing column.*bpm"):
         plots.resting_heart_rate(rhr.drop(columns="bpm"))
-    no_stages = sleep.assign(**{f"{s}_min": pd.NA for s in plots.STAGE_COLOURS})
+    no_stages = sleep.assign(**{plots.STAGE_COLUMNS[s]: pd.NA for s in plots.STAGE_COLOURS})
     with pytest.raises(ValueError, match="no sleep-stage minutes"):
         plots.sleep_stages(no_stages)
 

@@ -39,6 +39,12 @@ from fitvault._errors import ConfigError
 
 STAGE_COLOURS = {"deep": "#1f3a68", "light": "#7fb2e5", "rem": "#8e5bb5", "wake": "#e8743b"}
 STAGE_LABELS = {"deep": "Deep", "light": "Light", "rem": "REM", "wake": "Wake"}
+STAGE_COLUMNS = {
+    "deep": "minutes_deep",
+    "light": "minutes_light",
+    "rem": "minutes_rem",
+    "wake": "minutes_awake",
+}
 HR_COLOUR = "#c0392b"
 ASLEEP_COLOUR = "#2f6db5"
 IN_BED_COLOUR = "#9aa3ad"
@@ -122,7 +128,7 @@ def _date_range_label(dates: pd.Series) -> str:
 
 # --- heart rate ---------------------------------------------------------------------------------
 
-_HR_COLUMNS = ("time", "local_time", "local_date", "bpm", "utc_offset")
+_HR_COLUMNS = ("time", "local_time", "local_date", "bpm", "utc_offset_s")
 
 
 def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Figure:
@@ -135,9 +141,7 @@ def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Fi
     _require(hr, what, _HR_COLUMNS, hint)
     df = hr[hr["local_date"] == midnight].sort_values("time")
     _require(df, what, _HR_COLUMNS, hint)
-    breaks = (df["time"].diff() > GAP) | (
-        df["utc_offset"].diff().fillna(pd.Timedelta(0)) != pd.Timedelta(0)
-    )
+    breaks = (df["time"].diff() > GAP) | (df["utc_offset_s"].diff().fillna(0) != 0)
     x, bpm = df["local_time"].to_numpy(), _floats(df["bpm"])
     fig, ax = _axes()
     ax.plot(
@@ -158,10 +162,10 @@ def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Fi
 def _mark_clock_changes(ax: Axes, day: pd.DataFrame) -> None:
     """Shade and name the wall-clock hour a DST change repeats (fall back) or skips (spring
     forward), so a doubled or missing stretch of the line is explained on the figure."""
-    offsets = day["utc_offset"].to_numpy()
+    offsets = day["utc_offset_s"].to_numpy()
     local = day["local_time"].reset_index(drop=True)
     for i in np.flatnonzero(offsets[1:] != offsets[:-1]) + 1:
-        shift = pd.Timedelta(offsets[i] - offsets[i - 1])
+        shift = pd.Timedelta(seconds=int(offsets[i] - offsets[i - 1]))
         if shift < pd.Timedelta(0):  # clocks went back: [at, at - shift) happened twice
             start, end = local[i], local[i] - shift
             text = f"clocks went back: {start:%H:%M}–{end:%H:%M} shown twice"
@@ -254,10 +258,10 @@ def _bins(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 def sleep_histograms(sleep: pd.DataFrame) -> Figure:
     """Overlaid histograms of minutes asleep and time in bed per night, on the same bins."""
-    df = _nights(sleep, ("minutes_asleep", "time_in_bed_min"))
-    asleep, in_bed = df["minutes_asleep"].dropna(), df["time_in_bed_min"].dropna()
+    df = _nights(sleep, ("minutes_asleep", "minutes_in_bed"))
+    asleep, in_bed = df["minutes_asleep"].dropna(), df["minutes_in_bed"].dropna()
     if asleep.empty and in_bed.empty:
-        raise ValueError(f"no sleep durations (minutes_asleep / time_in_bed_min); {_SYNC_HINT}")
+        raise ValueError(f"no sleep durations (minutes_asleep / minutes_in_bed); {_SYNC_HINT}")
     bins = _bins(np.concatenate([asleep.to_numpy(), in_bed.to_numpy()]))
     fig, ax = _axes()
     for values, colour, label in (
@@ -287,10 +291,10 @@ def sleep_histograms(sleep: pd.DataFrame) -> Figure:
 
 def sleep_scatter(sleep: pd.DataFrame) -> Figure:
     """Time in bed (x) against minutes asleep (y) per night, with the 1:1 line."""
-    df = _nights(sleep, ("time_in_bed_min", "minutes_asleep")).dropna()
+    df = _nights(sleep, ("minutes_in_bed", "minutes_asleep")).dropna()
     if df.empty:
-        raise ValueError(f"no nights with both time_in_bed_min and minutes_asleep; {_SYNC_HINT}")
-    x, y = df["time_in_bed_min"].to_numpy(), df["minutes_asleep"].to_numpy()
+        raise ValueError(f"no nights with both minutes_in_bed and minutes_asleep; {_SYNC_HINT}")
+    x, y = df["minutes_in_bed"].to_numpy(), df["minutes_asleep"].to_numpy()
     lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
     pad = max(10.0, 0.05 * (hi - lo))
     lims = (lo - pad, hi + pad)
@@ -309,7 +313,7 @@ def sleep_scatter(sleep: pd.DataFrame) -> Figure:
 
 def sleep_stages(sleep: pd.DataFrame) -> Figure:
     """Stacked deep / light / REM / wake minutes per night (missing stages count as 0)."""
-    columns = [f"{stage}_min" for stage in STAGE_COLOURS]
+    columns = [STAGE_COLUMNS[stage] for stage in STAGE_COLOURS]
     df = _nights(sleep, columns)
     if df[columns].isna().all().all():
         raise ValueError(

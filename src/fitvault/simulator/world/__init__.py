@@ -8,17 +8,83 @@ A "unit" of date d runs from the bedtime of the night that ends on d's morning t
 bedtime; the night, d's resting heart rate and d's waking day are rendered together.
 
 The World is a stack of series generators, one module per physiological stream, each a class
-that builds on the ones below it (timeline → sleep → plan → activity → heart → …); every series
-is a cached property, so asking for one type builds only what it depends on.
+that builds on the ones below it: timeline → sleep → plan → activity → heart → minutes → moves →
+phone → vitals → body → exercise → logs → ecg. Every series is a cached property, so asking for
+one type builds only what it depends on.
 """
 
 from __future__ import annotations
 
-from fitvault.simulator.world.heart import Heart
+import numpy as np
+
+from fitvault import catalog
+from fitvault.simulator.world._base import Records
+from fitvault.simulator.world.ecg import Medical
+from fitvault.simulator.world.moves import per_day
+from fitvault.simulator.world.phone import reconciled
+
+ROLLUP_ONLY_COLUMN = {"floors": "floors", "total-calories": "kcal"}
 
 
-class World(Heart):
+class World(Medical):
     """A seeded person from local date `start` up to the aware instant `end` ("now")."""
 
+    def records(self, type_name: str) -> Records:
+        """The rows of a stored type exactly as the vault should hold them (see the module doc).
 
-__all__ = ["World"]
+        Columns: the catalog's main-table names; times as int64 epoch seconds, offsets in whole
+        seconds, dates as ``datetime.date``; values after ``conv``; plus ``device`` and
+        ``platform``. Rows ascend by time (then the wearable before other devices).
+        """
+        dtype = catalog.get(type_name)
+        if dtype.name == "sleep" or not dtype.stored:
+            raise KeyError(f"{type_name}: use world.sleep(), or the type is not stored")
+        if dtype.rollup_only:
+            return self._per_day(dtype)
+        rec: Records = getattr(self, "rec_" + dtype.snake)
+        return rec
+
+    def child_records(self, type_name: str, child_table: str) -> Records:
+        """Rows of a child table (``session_start`` + the child's columns), by session start."""
+        catalog.get(type_name)
+        rec: Records = getattr(self, "child_" + child_table)
+        return rec
+
+    def rollup_source(self, type_name: str) -> Records:
+        """The reconciled stream roll-ups aggregate: interval or sample records of the type."""
+        dtype = catalog.get(type_name)
+        if dtype.rollup_only:
+            rec: Records = getattr(self, "src_" + dtype.snake)
+            return rec
+        return reconciled(self.records(type_name))
+
+    def _per_day(self, dtype: catalog.DataType) -> Records:
+        src = self.rollup_source(dtype.name)
+        if dtype.name in ROLLUP_ONLY_COLUMN:
+            column = ROLLUP_ONLY_COLUMN[dtype.name]
+            days, sums = per_day(src, column)
+            values = sums.astype("int64") if column == "floors" else sums
+            return {"date": days, column: values, "device": [None] * len(days),
+                    "platform": [None] * len(days)}  # fmt: skip
+        dates, zones, kcal = [], [], []
+        for zone in ("LIGHT", "MODERATE", "VIGOROUS", "PEAK"):
+            mask = np.array([z == zone for z in src["heart_rate_zone"]], dtype=bool)
+            sub = {
+                k: v[mask] for k, v in src.items() if k in ("start_time", "utc_offset_s", "kcal")
+            }
+            d, s = per_day(sub, "kcal")
+            dates += d
+            zones += [zone] * len(d)
+            kcal += s.tolist()
+        order = sorted(range(len(dates)), key=lambda i: (dates[i], ZONE_ORDER[zones[i]]))
+        return {
+            "date": [dates[i] for i in order],
+            "heart_rate_zone": [zones[i] for i in order],
+            "kcal": np.array([kcal[i] for i in order]),
+            "device": [None] * len(order),
+            "platform": [None] * len(order),
+        }
+
+
+ZONE_ORDER = {"LIGHT": 0, "MODERATE": 1, "VIGOROUS": 2, "PEAK": 3}
+__all__ = ["World", "reconciled"]

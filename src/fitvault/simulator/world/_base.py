@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -104,3 +105,37 @@ def _smooth(x: F64, tau: float) -> F64:
 
 def _dates(a: dt.date, b: dt.date) -> list[dt.date]:
     return [a + dt.timedelta(days=i) for i in range((b - a).days + 1)]
+
+
+Records = dict[str, Any]  # column name → numpy array (numbers) or list (strings, objects, None)
+EPOCH = dt.date(1970, 1, 1)
+WATCH, PHONE, SCALE = "Pixel Watch 3", "Pixel 9", "Aria Air"
+FITBIT, HEALTH_CONNECT = "FITBIT", "HEALTH_CONNECT"
+
+
+def _epoch_day(d: dt.date) -> int:
+    return (d - EPOCH).days
+
+
+def _civil_day(days: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=days)
+
+
+def _source(n: int, device: str = WATCH, platform: str = FITBIT) -> Records:
+    """The device/platform columns of `n` rows from one data source."""
+    return {"device": [device] * n, "platform": [platform] * n}
+
+
+def daily_sums(day: I64, values: npt.NDArray[Any]) -> tuple[I64, F64]:
+    """(distinct days ascending, sum of `values` per day): the one way every daily total is made."""
+    days, inverse = np.unique(day, return_inverse=True)
+    sums = np.bincount(inverse, weights=values.astype(np.float64), minlength=days.size)
+    return days, np.asarray(sums, dtype=np.float64)
+
+
+def take(rec: Records, idx: npt.NDArray[Any]) -> Records:
+    """The rows `idx` of every column."""
+    return {
+        k: v[idx] if isinstance(v, np.ndarray) else [v[i] for i in idx.tolist()]
+        for k, v in rec.items()
+    }

@@ -46,15 +46,17 @@ _USER = re.compile(r"^/v4/users/(?P<user>[^/]+)/(?P<res>identity|profile|setting
 FAMILIES = ("all-sources", "google-wearables", "google-sources", "self-sources")
 HEART_RATE_DEFAULT_PAGE = 50  # measured: heart-rate pages without pageSize hold 50 points
 DEFAULT_PAGE = 1440
-ROLLUP_MAX_DAYS_SHORT = 14
-ROLLUP_MAX_DAYS = 90
-SHORT_ROLLUP_TYPES = (
-    "heart-rate",
-    "total-calories",
-    "active-minutes",
-    "calories-in-heart-rate-zone",
-)
-NO_DAILY_ROLLUP = ("daily-resting-heart-rate", "sleep", "exercise")
+ROLLUP_MAX_DAYS = 90  # when the catalog declares no maximum
+# Measured: dailyRollUp answers "not supported" for these, whatever discovery says (spec §1.6).
+NO_DAILY_ROLLUP = (
+    "basal-energy-burned", "activity-level", "heart-rate-variability", "oxygen-saturation",
+    "vo2-max", "daily-vo2-max", "daily-resting-heart-rate", "daily-heart-rate-zones",
+    "daily-heart-rate-variability", "daily-oxygen-saturation", "daily-respiratory-rate",
+    "daily-sleep-temperature-derivations", "exercise", "sleep", "electrocardiogram",
+    "irregular-rhythm-notification",
+)  # fmt: skip
+# Types whose reconciled stream differs from the list stream (a second device's points).
+RECONCILED_DIFFERS = ("steps",)
 
 
 class ApiFailure(Exception):
@@ -91,12 +93,13 @@ class HealthApi:
     quota: Quota
     account_linked: bool = True
     requests: int = 0
-    _collections: dict[str, Collection] = field(default_factory=dict)
+    _collections: dict[tuple[str, bool], Collection] = field(default_factory=dict)
 
-    def collection(self, dtype: DataType) -> Collection:
-        if dtype.name not in self._collections:
-            self._collections[dtype.name] = v4_data.collection(self.world, dtype)
-        return self._collections[dtype.name]
+    def collection(self, dtype: DataType, reconciled: bool = False) -> Collection:
+        key = (dtype.name, reconciled and dtype.name in RECONCILED_DIFFERS)
+        if key not in self._collections:
+            self._collections[key] = v4_data.collection(self.world, dtype, key[1])
+        return self._collections[key]
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path
@@ -251,6 +254,8 @@ class HealthApi:
             for i, s in enumerate(self.world.sleep()):
                 if str(s.id) == point_id:
                     return raw_json(col.render(np.array([i]), False)[0].encode())
+        elif col.ids is not None and point_id in col.ids:
+            return raw_json(col.render(np.array([col.ids[point_id]]), False)[0].encode())
         raise ApiFailure(
             status_error(
                 404,
@@ -265,6 +270,8 @@ class HealthApi:
         q = request.query_params
         if not dtype.list:
             raise ApiFailure(invalid_argument(f"List is not supported for data type {dtype.name}"))
+        if reconciled and catalog.Op.RECONCILE not in dtype.ops:
+            raise ApiFailure(invalid_argument("Request contains an invalid argument."))
         family = q.get("dataSourceFamily")
         if family is not None:
             _check_family(dtype, family, reconciled)
@@ -286,7 +293,7 @@ class HealthApi:
                 raise ApiFailure(invalid_argument(f"Invalid page token: {exc}.")) from exc
         if family is not None and family.endswith("/self-sources"):
             return raw_json(b"{}")  # this client wrote nothing
-        col = self.collection(dtype)
+        col = self.collection(dtype, reconciled)
         idx, nxt = v4_data.select(col, flt, page_size, cursor)
         token = v4_data.make_token(nxt, bind) if nxt is not None else None
         return raw_json(v4_data.page_body(col.render(idx, reconciled), token))
@@ -305,7 +312,7 @@ class HealthApi:
             raise ApiFailure(invalid_argument(f"Invalid rollUp request: {exc}")) from exc
         if window < 1 or end <= start:
             raise ApiFailure(invalid_argument("Invalid data point filter: INVALID_TIME_RANGE"))
-        _check_range_days(dtype, (end - start).total_seconds() / 86_400)
+        _check_range_days(dtype, catalog.Op.ROLLUP, (end - start).total_seconds() / 86_400)
         points = v4_data.rollup(
             self.world, dtype, int(start.timestamp()), int(end.timestamp()), window
         )
@@ -325,7 +332,7 @@ class HealthApi:
             raise ApiFailure(invalid_argument(f"Invalid dailyRollUp request: {exc}")) from exc
         if end <= first or days < 1:
             raise ApiFailure(invalid_argument("Invalid data point filter: INVALID_TIME_RANGE"))
-        _check_range_days(dtype, (end - first).days)
+        _check_range_days(dtype, catalog.Op.DAILY_ROLLUP, (end - first).days)
         points = v4_data.daily_rollup(self.world, dtype, first, end, days)
         return _rollup_page(_in_family(points, body, dtype), body, dtype)
 
@@ -390,12 +397,12 @@ def _page_size(dtype: DataType, raw: str | None) -> int:
     if size < 0:
         raise ApiFailure(invalid_argument("page_size must not be negative"))
     if size == 0:
-        size = DEFAULT_PAGE
+        size = min(DEFAULT_PAGE, dtype.max_page_size)
     return min(size, dtype.page_cap)
 
 
-def _check_range_days(dtype: DataType, days: float) -> None:
-    limit = ROLLUP_MAX_DAYS_SHORT if dtype.name in SHORT_ROLLUP_TYPES else ROLLUP_MAX_DAYS
+def _check_range_days(dtype: DataType, op: catalog.Op, days: float) -> None:
+    limit = dtype.max_range_days(op) or ROLLUP_MAX_DAYS
     if days > limit:
         raise ApiFailure(
             invalid_argument(f"The range must not exceed {limit} days for data type {dtype.name}.")

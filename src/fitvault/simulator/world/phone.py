@@ -36,11 +36,11 @@ def reconciled(rec: Records, wearable: str = "FITBIT") -> Records:
     order (ascending time). The client implements the same rule, so a vault's reconciled daily
     totals equal the simulator's ``dailyRollUp``.
     """
-    start = np.asarray(rec["start_time"] if "start_time" in rec else rec["time"])
-    end = np.asarray(rec["end_time"]) if "end_time" in rec else start
     own = np.array([p == wearable for p in rec["platform"]], dtype=np.bool_)
     if own.all():
         return rec
+    start = np.asarray(rec["start_time"] if "start_time" in rec else rec["time"])
+    end = np.asarray(rec["end_time"]) if "end_time" in rec else start
     ws, we = start[own], end[own]  # wearable intervals, ascending by start
     order = np.argsort(ws, kind="stable")
     ws, we = ws[order], np.maximum.accumulate(we[order]) if we.size else we

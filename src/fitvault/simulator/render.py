@@ -160,7 +160,8 @@ class PointRenderer:
     ) -> None:
         self.dtype, self.rec, self.name_of = dtype, rec, name_of
         key = time_key(dtype.kind, rec)
-        devices = rec.get("device") or [None] * key.size
+        devices = rec.get("device")
+        devices = [None] * key.size if devices is None else devices
         if dtype.explode and key.size:
             change = np.ones(key.size, dtype=bool)
             change[1:] = (key[1:] != key[:-1]) | np.array(

@@ -121,9 +121,14 @@ def _civil_day(days: int) -> dt.date:
     return EPOCH + dt.timedelta(days=days)
 
 
+def constant(value: Any, n: int) -> npt.NDArray[np.object_]:
+    """A read-only column of `n` equal values that costs no memory per row (a broadcast view)."""
+    return np.broadcast_to(np.array(value, dtype=object), (n,))
+
+
 def _source(n: int, device: str = WATCH, platform: str = FITBIT) -> Records:
     """The device/platform columns of `n` rows from one data source."""
-    return {"device": [device] * n, "platform": [platform] * n}
+    return {"device": constant(device, n), "platform": constant(platform, n)}
 
 
 def daily_sums(day: I64, values: npt.NDArray[Any]) -> tuple[I64, F64]:

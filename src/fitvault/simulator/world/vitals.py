@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from fitvault.simulator.model import SleepSession
-from fitvault.simulator.world._base import Records, _civil_day, _source
+from fitvault.simulator.world._base import Records, _civil_day, _source, constant
 from fitvault.simulator.world.phone import Phone
 
 HRV_EVERY = 300  # seconds between HRV samples
@@ -60,8 +60,8 @@ class Vitals(Phone):
             "time": hr.t,
             "utc_offset_s": hr.offset_s.astype(np.int64),
             "bpm": hr.bpm.astype(np.int64),
-            "motion_context": [None] * n,
-            "sensor_location": [None] * n,
+            "motion_context": constant(None, n),
+            "sensor_location": constant(None, n),
             **_source(n),
         }
 

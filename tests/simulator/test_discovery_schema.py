@@ -347,3 +347,27 @@ def test_every_rollup_matches_the_discovery_schema(
         assert_valid(doc, page, response_schema(m))
         for point in page.get("rollupDataPoints", []):
             assert dtype.camel in point
+
+
+def test_paired_devices_and_irn_profile_match_the_discovery_schema(
+    doc: dict[str, Any], api: httpx2.Client, world: World
+) -> None:
+    """pairedDevices list/get (a watch and a scale, not the phone) and getIrnProfile."""
+    m = method(doc, "users.pairedDevices.list")
+    resp = call(api, m, {"parent": "users/me"})
+    assert resp.status_code == 200, resp.text
+    assert_valid(doc, resp.json(), response_schema(m))
+    found = resp.json()["pairedDevices"]
+    assert [d["deviceType"] for d in found] == ["TRACKER", "SCALE"]
+    assert found[0]["deviceVersion"] == world.person.device
+    small = call(api, m, {"parent": "users/me"}, params={"pageSize": 1}).json()
+    assert len(small["pairedDevices"]) == 1
+    assert small["nextPageToken"]
+    get = method(doc, "users.pairedDevices.get")
+    one = call(api, get, {"name": found[1]["name"]})
+    assert one.status_code == 200, one.text
+    assert one.json() == found[1]
+    irn = method(doc, "users.getIrnProfile")
+    resp = call(api, irn, {"name": "users/me/irnProfile"})
+    assert resp.status_code == 200, resp.text
+    assert_valid(doc, resp.json(), response_schema(irn))

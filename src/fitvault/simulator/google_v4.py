@@ -24,7 +24,7 @@ from starlette.responses import Response
 from fitvault import catalog
 from fitvault._time import parse_duration_s, parse_rfc3339
 from fitvault.catalog import DataType
-from fitvault.simulator import v4_data
+from fitvault.simulator import devices, v4_data
 from fitvault.simulator.filters import FilterError, parse
 from fitvault.simulator.oauth import Grant, OAuthServer
 from fitvault.simulator.responses import (
@@ -42,7 +42,10 @@ _POINTS = re.compile(
     r"^/v4/users/(?P<user>[^/]+)/dataTypes/(?P<dtype>[^/:]+)/dataPoints"
     r"(?::(?P<verb>[A-Za-z]+)|/(?P<id>[^/:]+))?$"
 )
-_USER = re.compile(r"^/v4/users/(?P<user>[^/]+)/(?P<res>identity|profile|settings)$")
+_USER = re.compile(
+    r"^/v4/users/(?P<user>[^/]+)/(?P<res>identity|profile|settings|irnProfile|pairedDevices)"
+    r"(?:/(?P<device>[^/:]+))?$"
+)
 FAMILIES = ("all-sources", "google-wearables", "google-sources", "self-sources")
 HEART_RATE_DEFAULT_PAGE = 50  # measured: heart-rate pages without pageSize hold 50 points
 DEFAULT_PAGE = 1440
@@ -112,6 +115,10 @@ class HealthApi:
             if points:
                 return await self._points(request, grant, points.groupdict())
             assert user_res is not None
+            if user_res["res"] in ("irnProfile", "pairedDevices"):
+                return self._devices(request, grant, user_res.groupdict())
+            if user_res["device"] is not None:
+                return html_404(path)
             return self._user_resource(request, grant, user_res["user"], user_res["res"])
         except ApiFailure as failure:
             return failure.response
@@ -217,6 +224,36 @@ class HealthApi:
             }
         )
 
+    def _devices(self, request: Request, grant: Grant, m: dict[str, Any]) -> Response:
+        """pairedDevices list/get (settings scope) and getIrnProfile (irn scope)."""
+        if request.method != "GET" or (m["res"] == "irnProfile" and m["device"] is not None):
+            raise ApiFailure(
+                invalid_argument("Your client has issued a malformed or illegal request.")
+            )
+        self._check_user(m["user"], grant)
+        if m["res"] == "irnProfile":
+            self._require_scope(grant, "irn")
+            return json_response(devices.irn_profile(self.world))
+        self._require_scope(grant, "settings")
+        found = devices.paired_devices(self.world, self.oauth.clock())
+        if m["device"] is not None:
+            for device in found:
+                if device["name"].rsplit("/", 1)[1] == m["device"]:
+                    return json_response(device)
+            raise ApiFailure(_not_found())
+        size = min(max(int(request.query_params.get("pageSize") or 5), 1), 100)
+        bind = v4_data.binding("pairedDevices", size)
+        start = 0
+        if request.query_params.get("pageToken"):
+            try:
+                start = v4_data.read_token(request.query_params["pageToken"], bind)
+            except ValueError as exc:
+                raise ApiFailure(invalid_argument(f"Invalid page token: {exc}.")) from exc
+        out: dict[str, Any] = {"pairedDevices": found[start : start + size]}
+        if start + size < len(found):
+            out["nextPageToken"] = v4_data.make_token(start + size, bind)
+        return json_response(out)
+
     # --- dataPoints -----------------------------------------------------------------------
 
     async def _points(self, request: Request, grant: Grant, m: dict[str, Any]) -> Response:
@@ -256,15 +293,7 @@ class HealthApi:
                     return raw_json(col.render(np.array([i]), False)[0].encode())
         elif col.ids is not None and point_id in col.ids:
             return raw_json(col.render(np.array([col.ids[point_id]]), False)[0].encode())
-        raise ApiFailure(
-            status_error(
-                404,
-                "NOT_FOUND",
-                "The requested resource was not found. Please refer to the Google Health API "
-                "developer documentation for guidance and support.",
-                reason="RESOURCE_NOT_FOUND",
-            )
-        )
+        raise ApiFailure(_not_found())
 
     def _list(self, request: Request, dtype: DataType, *, reconciled: bool) -> Response:
         q = request.query_params
@@ -335,6 +364,16 @@ class HealthApi:
         _check_range_days(dtype, catalog.Op.DAILY_ROLLUP, (end - first).days)
         points = v4_data.daily_rollup(self.world, dtype, first, end, days)
         return _rollup_page(_in_family(points, body, dtype), body, dtype)
+
+
+def _not_found() -> Response:
+    return status_error(
+        404,
+        "NOT_FOUND",
+        "The requested resource was not found. Please refer to the Google Health API "
+        "developer documentation for guidance and support.",
+        reason="RESOURCE_NOT_FOUND",
+    )
 
 
 def _quota_exceeded(wait: int, limit: int) -> Response:

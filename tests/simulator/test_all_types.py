@@ -153,3 +153,76 @@ def test_reconciled_steps_per_day_equal_daily_rollup(api: httpx2.Client, world: 
     got = {dt.date(**p["civilStartTime"]["date"]): int(p["steps"]["countSum"])
            for p in resp.json()["rollupDataPoints"]}  # fmt: skip
     assert got == want
+
+
+def _window(world: World, dtype: DataType) -> tuple[str, Any, Any]:
+    """A 4-day window in the middle of the world on the type's catalog filter member."""
+    lo_d = world.start + dt.timedelta(days=4)
+    hi_d = lo_d + dt.timedelta(days=4)
+    if dtype.axis is catalog.Axis.DATE:
+        return f'{dtype.filter_member} >= "{lo_d}" AND {dtype.filter_member} < "{hi_d}"', lo_d, hi_d
+    if dtype.axis is catalog.Axis.CIVIL:
+        a, b = f"{lo_d}T00:00:00", f"{hi_d}T00:00:00"
+        return f'{dtype.filter_member} >= "{a}" AND {dtype.filter_member} < "{b}"', lo_d, hi_d
+    lo = int(dt.datetime.combine(lo_d, dt.time(), dt.UTC).timestamp())
+    hi = int(dt.datetime.combine(hi_d, dt.time(), dt.UTC).timestamp())
+    iso = [dt.datetime.fromtimestamp(x, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for x in (lo, hi)]
+    if dtype.lower_bound_only:
+        return f'{dtype.filter_member} >= "{iso[0]}"', lo, None
+    return f'{dtype.filter_member} >= "{iso[0]}" AND {dtype.filter_member} < "{iso[1]}"', lo, hi
+
+
+def _in_window(world: World, dtype: DataType, lo: Any, hi: Any) -> np.ndarray:
+    rec = world.records(dtype.name)
+    if dtype.axis is catalog.Axis.DATE:
+        return np.array([lo <= d < hi for d in rec["date"]], dtype=bool)
+    if dtype.axis is catalog.Axis.CIVIL:
+        local = rec["start_time"] + rec["start_utc_offset_s"]
+        days = [dt.date(1970, 1, 1) + dt.timedelta(days=int(x)) for x in (local // 86_400)]
+        return np.array([lo <= d < hi for d in days], dtype=bool)
+    t = rec["time"] if "time" in rec else rec["start_time"]
+    return np.asarray((t >= lo) & (t < (hi if hi is not None else 1 << 62)))
+
+
+@pytest.mark.parametrize("dtype", LISTABLE, ids=lambda t: t.name)
+def test_a_filtered_window_gives_exactly_the_records_in_it(
+    api: httpx2.Client, world: World, dtype: DataType
+) -> None:
+    """The catalog's filter member and axis select exactly the records a sync window expects."""
+    text, lo, hi = _window(world, dtype)
+    points = all_pages(api, dtype, pageSize=str(dtype.page_cap), filter=text)
+    rows = [r for p in reversed(points) for r in decode_point(dtype, p)]
+    keep = np.flatnonzero(_in_window(world, dtype, lo, hi))
+    rec = world.records(dtype.name)
+    want = {k: [v[i] for i in keep.tolist()] for k, v in rec.items()}
+    assert columns_equal(rows, want) == []
+
+
+def test_operations_and_range_limits_come_from_the_catalog(
+    api: httpx2.Client, world: World
+) -> None:
+    """active-minutes rollUp ≤ 14 days, steps ≤ 90; no dailyRollUp for activity-level."""
+    start = dt.datetime.combine(world.start, dt.time(), dt.UTC)
+
+    def roll(name: str, days: int) -> httpx2.Response:
+        end = start + dt.timedelta(days=days)
+        span = {"startTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "endTime": end.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+        return api.post(
+            f"/v4/users/me/dataTypes/{name}/dataPoints:rollUp",
+            json={"range": span, "windowSize": "86400s"},
+        )
+
+    assert roll("active-minutes", 14).status_code == 200
+    assert roll("active-minutes", 15).status_code == 400
+    assert roll("steps", 90).status_code == 200
+    first = world.start
+    resp = api.post(
+        "/v4/users/me/dataTypes/activity-level/dataPoints:dailyRollUp",
+        json=_daily_body(first, first + dt.timedelta(days=1)),
+    )
+    assert resp.status_code == 400
+    assert "DailyRollup is not supported for data type activity-level" in resp.text
+    assert (
+        api.get("/v4/users/me/dataTypes/electrocardiogram/dataPoints:reconcile").status_code == 400
+    )

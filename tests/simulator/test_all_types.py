@@ -226,3 +226,21 @@ def test_operations_and_range_limits_come_from_the_catalog(
     assert (
         api.get("/v4/users/me/dataTypes/electrocardiogram/dataPoints:reconcile").status_code == 400
     )
+
+
+def test_google_wearables_family_is_the_watch_alone(api: httpx2.Client, world: World) -> None:
+    """family google-wearables: no phone steps, no manual logs; its roll-ups sum the watch only."""
+    family = "users/me/dataSourceFamilies/google-wearables"
+    steps = all_pages(api, catalog.get("steps"), pageSize="10000", dataSourceFamily=family)
+    assert {p["dataSource"]["platform"] for p in steps} == {"FITBIT"}
+    assert len(steps) == world.steps().start.size
+    logs = all_pages(api, catalog.get("nutrition-log"), dataSourceFamily=family)
+    assert logs == []
+    st = world.steps()
+    first = world.start + dt.timedelta(days=2)
+    body = _daily_body(first, first + dt.timedelta(days=6)) | {"dataSourceFamily": family}
+    resp = api.post("/v4/users/me/dataTypes/steps/dataPoints:dailyRollUp", json=body)
+    got = sum(int(p["steps"]["countSum"]) for p in resp.json()["rollupDataPoints"])
+    day = (st.start + st.offset_s) // 86_400
+    lo = (first - dt.date(1970, 1, 1)).days
+    assert got == int(st.count[(day >= lo) & (day < lo + 6)].sum())

@@ -96,12 +96,15 @@ class HealthApi:
     quota: Quota
     account_linked: bool = True
     requests: int = 0
-    _collections: dict[tuple[str, bool], Collection] = field(default_factory=dict)
+    _collections: dict[tuple[str, bool, bool], Collection] = field(default_factory=dict)
 
-    def collection(self, dtype: DataType, reconciled: bool = False) -> Collection:
-        key = (dtype.name, reconciled and dtype.name in RECONCILED_DIFFERS)
+    def collection(
+        self, dtype: DataType, reconciled: bool = False, wearables: bool = False
+    ) -> Collection:
+        """Cached per (type, reconciled stream?, google-wearables only?)."""
+        key = (dtype.name, reconciled and dtype.name in RECONCILED_DIFFERS, wearables)
         if key not in self._collections:
-            self._collections[key] = v4_data.collection(self.world, dtype, key[1])
+            self._collections[key] = v4_data.collection(self.world, dtype, key[1], wearables)
         return self._collections[key]
 
     async def handle(self, request: Request) -> Response:
@@ -322,7 +325,8 @@ class HealthApi:
                 raise ApiFailure(invalid_argument(f"Invalid page token: {exc}.")) from exc
         if family is not None and family.endswith("/self-sources"):
             return raw_json(b"{}")  # this client wrote nothing
-        col = self.collection(dtype, reconciled)
+        wearables = family is not None and family.endswith("/google-wearables")
+        col = self.collection(dtype, reconciled, wearables)
         idx, nxt = v4_data.select(col, flt, page_size, cursor)
         token = v4_data.make_token(nxt, bind) if nxt is not None else None
         return raw_json(v4_data.page_body(col.render(idx, reconciled), token))
@@ -342,8 +346,9 @@ class HealthApi:
         if window < 1 or end <= start:
             raise ApiFailure(invalid_argument("Invalid data point filter: INVALID_TIME_RANGE"))
         _check_range_days(dtype, catalog.Op.ROLLUP, (end - start).total_seconds() / 86_400)
+        wearables = _wearables_only(body, dtype)
         points = v4_data.rollup(
-            self.world, dtype, int(start.timestamp()), int(end.timestamp()), window
+            self.world, dtype, int(start.timestamp()), int(end.timestamp()), window, wearables
         )
         return _rollup_page(_in_family(points, body, dtype), body, dtype)
 
@@ -362,7 +367,8 @@ class HealthApi:
         if end <= first or days < 1:
             raise ApiFailure(invalid_argument("Invalid data point filter: INVALID_TIME_RANGE"))
         _check_range_days(dtype, catalog.Op.DAILY_ROLLUP, (end - first).days)
-        points = v4_data.daily_rollup(self.world, dtype, first, end, days)
+        wearables = _wearables_only(body, dtype)
+        points = v4_data.daily_rollup(self.world, dtype, first, end, days, wearables)
         return _rollup_page(_in_family(points, body, dtype), body, dtype)
 
 
@@ -409,6 +415,14 @@ def _check_family(dtype: DataType, family: str, reconciled: bool) -> None:
     prefix = "users/me/dataSourceFamilies/"
     if not family.startswith(prefix) or family[len(prefix) :] not in FAMILIES:
         raise ApiFailure(invalid_argument("Data family is missing or is not supported"))
+
+
+def _wearables_only(body: dict[str, Any], dtype: DataType) -> bool:
+    family = body.get("dataSourceFamily")
+    if family is None:
+        return False
+    _check_family(dtype, str(family), reconciled=True)
+    return str(family).endswith("/google-wearables")
 
 
 def _in_family(points: list[Any], body: dict[str, Any], dtype: DataType) -> list[Any]:

@@ -27,6 +27,7 @@ from fitvault.simulator.filters import Filter, bounds
 from fitvault.simulator.model import I64, SleepSession
 from fitvault.simulator.world import World
 from fitvault.simulator.world import reconciled as reconciled_stream
+from fitvault.simulator.world._base import WATCH, take
 
 DAY = 86_400
 MAX_OFFSET = 14 * 3600  # civil bounds may sit this far from physical ones
@@ -235,14 +236,26 @@ def _empty(dtype: DataType) -> Collection:
     return Collection(dtype, nothing, nothing, nothing, lambda idx, rec: [], scan_limit=FAR)
 
 
-def collection(world: World, dtype: DataType, reconciled: bool = False) -> Collection:
-    """The world's points of a type (the reconciled stream for ``reconciled``)."""
+def collection(
+    world: World, dtype: DataType, reconciled: bool = False, wearables: bool = False
+) -> Collection:
+    """The world's points of a type: the reconciled stream for ``reconciled``, only the watch's
+    points for ``wearables`` (family google-wearables: no phone, scale or manual entries)."""
     build = BUILDERS.get(dtype.name)
     if build:
-        return build(world, dtype)
+        return build(world, dtype)  # heart rate and sleep come from the watch alone
     if not dtype.stored or dtype.rollup_only:
         return _empty(dtype)
-    return generic_collection(world, dtype, reconciled)
+    return generic_collection(world, dtype, reconciled, wearables)
+
+
+def watch_only(rec: Any) -> Any:
+    """The rows the watch recorded (the google-wearables data source family)."""
+    device = rec.get("device")
+    if device is None or not len(device):
+        return rec
+    keep = np.flatnonzero(np.array([d == WATCH for d in device], dtype=bool))
+    return rec if keep.size == len(device) else take(rec, keep)
 
 
 def _ranks(key: np.ndarray) -> np.ndarray:
@@ -255,11 +268,15 @@ def _ranks(key: np.ndarray) -> np.ndarray:
     return out
 
 
-def generic_collection(world: World, dtype: DataType, reconciled: bool) -> Collection:
+def generic_collection(
+    world: World, dtype: DataType, reconciled: bool, wearables: bool = False
+) -> Collection:
     """Any type's records rendered by walking the catalog (see ``render``)."""
     rec = world.records(dtype.name)
     if reconciled:
         rec = reconcile_records(rec)
+    if wearables:
+        rec = watch_only(rec)
     children = {c.table: world.child_records(dtype.name, c.table) for c in dtype.children}
     ids: dict[str, int] = {}
 
@@ -401,10 +418,11 @@ def binding(*parts: object) -> str:
 
 
 def rollup(
-    world: World, dtype: DataType, start: int, end: int, window: float
+    world: World, dtype: DataType, start: int, end: int, window: float, wearables: bool = False
 ) -> list[dict[str, Any]]:
     """Physical-time buckets from ``start``; the last one truncated; empty buckets omitted."""
     rec = world.rollup_source(dtype.name)
+    rec = watch_only(rec) if wearables else rec
     t, _ = rollups.source_times(rec)
     a, b = np.searchsorted(t, [start, end])
     rows = np.arange(a, b)
@@ -425,10 +443,16 @@ def rollup(
 
 
 def daily_rollup(
-    world: World, dtype: DataType, first: dt.date, end: dt.date, window_days: int
+    world: World,
+    dtype: DataType,
+    first: dt.date,
+    end: dt.date,
+    window_days: int,
+    wearables: bool = False,
 ) -> list[dict[str, Any]]:
     """Civil-day buckets in each point's own offset, [first, end), newest first."""
     rec = world.rollup_source(dtype.name)
+    rec = watch_only(rec) if wearables else rec
     t, off = rollups.source_times(rec)
     local_day = (t + off) // DAY
     d0 = (first - dt.date(1970, 1, 1)).days

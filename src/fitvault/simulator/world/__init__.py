@@ -30,11 +30,25 @@ class World(Medical):
     """A seeded person from local date `start` up to the aware instant `end` ("now")."""
 
     def records(self, type_name: str) -> Records:
-        """The rows of a stored type exactly as the vault should hold them (see the module doc).
+        """The rows of a stored type exactly as the vault should hold them (not ``sleep``).
 
-        Columns: the catalog's main-table names; times as int64 epoch seconds, offsets in whole
-        seconds, dates as ``datetime.date``; values after ``conv``; plus ``device`` and
-        ``platform``. Rows ascend by time (then the wearable before other devices).
+        A dict of equally long columns, named as the catalog's main table names them:
+
+        - time: ``time`` (samples) or ``start_time``/``end_time`` (intervals, sessions) as int64
+          epoch seconds; ``utc_offset_s`` (samples, intervals) or ``start_utc_offset_s``/
+          ``end_utc_offset_s`` (sessions) as int seconds east of UTC; ``date`` as
+          ``datetime.date`` for daily and roll-up-only types. No ``local_date`` /
+          ``local_start_time`` / ``source``.
+        - fields: by catalog ``column``, the stored value (INT64 → int, DURATION → float
+          seconds, TIMESTAMP → int epoch seconds, JSON → the Python object, None = absent and
+          omitted on the wire; a double the API sends as "NaN" is ``nan``).
+        - ``device`` (display name) and ``platform`` ("FITBIT", "HEALTH_CONNECT"); None for the
+          roll-up-only types, whose rows are per civil day and equal ``dailyRollUp`` with
+          ``windowSizeDays=1``.
+
+        Numbers come as numpy arrays, strings and optional values as lists or object arrays.
+        Rows ascend by time (the wearable before another device at the same instant); exploded
+        types have one row per array element, a point's elements consecutive and in order.
         """
         dtype = catalog.get(type_name)
         if dtype.name == "sleep" or not dtype.stored:

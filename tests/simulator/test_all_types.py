@@ -244,3 +244,32 @@ def test_google_wearables_family_is_the_watch_alone(api: httpx2.Client, world: W
     day = (st.start + st.offset_s) // 86_400
     lo = (first - dt.date(1970, 1, 1)).days
     assert got == int(st.count[(day >= lo) & (day < lo + 6)].sum())
+
+
+@pytest.mark.parametrize("size", ["1", "2", "3", "7"])
+def test_tiny_pages_never_split_two_devices_minute(
+    api: httpx2.Client, world: World, size: str
+) -> None:
+    """Watch and phone points at one instant survive any page boundary (cursor tie-break)."""
+    rec = world.records("steps")
+    phone = np.flatnonzero([p != "FITBIT" for p in rec["platform"]])
+    shared = [i for i in phone.tolist() if rec["start_time"][i - 1] == rec["start_time"][i]]
+    assert shared, "the world has a minute both devices counted"
+    t = int(rec["start_time"][shared[len(shared) // 2]])
+    lo, hi = t - 1200, t + 1200
+    iso = [dt.datetime.fromtimestamp(x, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for x in (lo, hi)]
+    member = "steps.interval.start_time"
+    text = f'{member} >= "{iso[0]}" AND {member} < "{iso[1]}"'
+    points = all_pages(api, catalog.get("steps"), pageSize=size, filter=text)
+    rows = [r for p in reversed(points) for r in decode_point(catalog.get("steps"), p)]
+    keep = np.flatnonzero((rec["start_time"] >= lo) & (rec["start_time"] < hi))
+    assert columns_equal(rows, {k: [v[i] for i in keep.tolist()] for k, v in rec.items()}) == []
+
+
+def test_one_type_builds_only_what_it_needs() -> None:
+    """Weight of a fresh world needs no heart rate, minute grid or steps (series are lazy)."""
+    w = World.default(days=30, seed=3, now=dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC))
+    w.records("weight")
+    assert not {"_hr", "grid", "_steps", "_unit_steps"} & set(vars(w))
+    w.records("distance")
+    assert {"_hr", "grid", "_steps"} <= set(vars(w))

@@ -288,11 +288,12 @@ def generic_collection(
         [
             render.point_id(world.seed, dtype, int(k), d)
             for k, d in zip(pr.key, pr.devices, strict=True)
-        ],
+        ]
+        if dtype.identifiable
+        else [],
         dtype=np.int64,
     )
-    if dtype.identifiable:
-        ids = {str(x): i for i, x in enumerate(pid.tolist())}
+    ids = {str(x): i for i, x in enumerate(pid.tolist())}
     ties = 4
     ranks = _ranks(pr.key)
     assert not ranks.size or ranks.max() < ties, f"{dtype.name}: too many points at one instant"

@@ -14,7 +14,7 @@ import pytest
 from fitvault import catalog
 from fitvault._errors import ConfigError
 from fitvault.normalise.google_health import normalise
-from fitvault.simulator.world import World
+from fitvault.simulator.world import World, reconciled
 from fitvault.store import Store
 from fitvault.vault import Vault
 from tests.conftest import DST_NOW, NOW, synced_vault
@@ -58,12 +58,23 @@ def test_datetime_bounds_are_half_open(synced: Vault, world: World) -> None:
     assert df["time"].iloc[0] == start
 
 
+def reconciled_steps(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, count, offset) of the steps the app counts: the watch's, plus the phone's
+    where the watch recorded nothing (the simulator's own rule, applied to its records)."""
+    rec = reconciled(world.records("steps"))
+    return (
+        np.asarray(rec["start_time"], dtype=np.int64),
+        np.asarray(rec["count"], dtype=np.int64),
+        np.asarray(rec["utc_offset_s"], dtype=np.int64),
+    )
+
+
 def test_steps_per_local_day_match_the_world(synced: Vault, world: World) -> None:
-    """Daily steps are summed by the local date of each minute."""
-    st = world.steps()
-    days = local_days(st.start, st.offset_s.astype(np.int64))
+    """Daily steps are summed by the local date of each minute of the reconciled stream."""
+    start, count, offset = reconciled_steps(world)
+    days = local_days(start, offset)
     want = {
-        dt.date(1970, 1, 1) + dt.timedelta(days=int(d)): int(st.count[days == d].sum())
+        dt.date(1970, 1, 1) + dt.timedelta(days=int(d)): int(count[days == d].sum())
         for d in np.unique(days)
     }
     df = synced.steps()
@@ -75,7 +86,7 @@ def test_hourly_steps_resample_in_the_home_zone(synced: Vault, world: World) -> 
     """Sub-daily frequencies resample on the display zone's clock and keep the total."""
     hourly = synced.steps("h")
     assert str(hourly["time"].dt.tz) == world.person.home_zone
-    assert int(hourly["steps"].sum()) == int(world.steps().count.sum())
+    assert int(hourly["steps"].sum()) == int(reconciled_steps(world)[1].sum())
 
 
 def test_sleep_has_one_row_per_night_with_derived_efficiency(synced: Vault, world: World) -> None:

@@ -59,8 +59,8 @@ TypesOpt = Annotated[
     typer.Option(
         "--types",
         "-t",
-        help="Data types, repeatable or comma-separated: heart-rate, sleep, steps, "
-        "daily-resting-heart-rate (default: all of them).",
+        help="Data types, repeatable or comma-separated (default: all of them; "
+        "`fitvault types` lists them with what each holds).",
         show_default=False,
     ),
 ]
@@ -344,6 +344,27 @@ def _print_report(report: SyncReport) -> None:
         _note(f"skipped {name}: {why}")
     points = sum(report.points.values())
     out.print(f"{report.requests} requests, {points:,} points received in {report.seconds:.1f} s")
+
+
+@app.command()
+def types() -> None:
+    """List every data type: its kind, how it is fetched, and its columns with units."""
+    from fitvault import catalog
+
+    table = Table(show_edge=False)
+    table.add_column("data type", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("columns (unit)")
+    for t in catalog.DATA_TYPES.values():
+        if not t.readable:
+            table.add_row(t.name, t.kind.value, "write-only: the API never returns it")
+        elif not t.stored:
+            table.add_row(t.name, t.kind.value, "reference data (the food catalog): not synced")
+        else:
+            fields = ", ".join(f"{f.column} ({f.unit})" if f.unit else f.column for f in t.fields)
+            how = " [daily roll-up]" if t.rollup_only else ""
+            table.add_row(t.name, t.record_kind.value + how, fields or "time span only")
+    out.print(table)
 
 
 @app.command()

@@ -425,6 +425,16 @@ class Store:
         frame: pd.DataFrame = table.to_pandas(date_as_object=False)
         return frame
 
+    @contextlib.contextmanager
+    def session(self, doing: str = "reading") -> Iterator[None]:
+        """Keep a transient store's file open across several calls (one open, one close)."""
+        with self._translate(doing):
+            yield
+
+    def counts(self, tables: Sequence[str]) -> dict[str, int]:
+        with self.session("counting rows"):
+            return {t: self.count(t) for t in tables}
+
     def count(self, table: str) -> int:
         with self._translate("counting rows"):
             row = _first(self.con.execute(f"SELECT count(*) FROM {table}").fetchall())

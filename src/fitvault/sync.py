@@ -321,13 +321,14 @@ class Syncer:
     async def _span(self, since: dt.date | None, until: dt.date | None) -> Span:
         """Read the account (identity, profile, settings: no data requests) and resolve."""
         account = await fetch_account(self.client, self.scopes)
-        for key, value in (
-            ("identity", account.identity),
-            ("profile", account.profile),
-            ("settings", account.settings),
-        ):
-            if value:
-                self.store.set_meta(key, value)
+        with self.store.session("saving account details"):
+            for key, value in (
+                ("identity", account.identity),
+                ("profile", account.profile),
+                ("settings", account.settings),
+            ):
+                if value:
+                    self.store.set_meta(key, value)
         return resolve_span(account, since, until, self.clock())
 
     async def plan(
@@ -356,6 +357,9 @@ class Syncer:
         started = time.perf_counter()
         report = SyncReport()
         span = await self._span(since, until)
+        with self.store.session("reading sync state"):  # one open for every type's coverage
+            for dtype in types or catalog.STORED_TYPES:
+                self.store.coverage(dtype.name, SOURCE)
         try:
             for dtype in sorted(types or catalog.STORED_TYPES, key=sync_order):
                 if dtype.read_scope not in self.scopes:
@@ -389,7 +393,7 @@ class Syncer:
             {"at": self.clock().isoformat(), "requests": self.client.requests, "types": outcomes},
         )
         report.requests = self.client.requests
-        report.rows = {t: self.store.count(t) for t in catalog.TABLES}
+        report.rows = self.store.counts(list(catalog.TABLES))
         report.seconds = time.perf_counter() - started
         return report
 
@@ -409,6 +413,7 @@ class Syncer:
         try:
             await self._walk_type(dtype, span, report)
         finally:
+            self._writer.drain_quietly()
             report.added[dtype.name] = self.store.count(main) - before
 
     async def _walk_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
@@ -605,6 +610,13 @@ class Writer:
     def drain(self) -> None:
         with self._lock:
             self._wait()
+
+    def drain_quietly(self) -> None:
+        """Wait for the save in flight; its error, if any, is raised by the walk already."""
+        with self._lock:
+            pending = self._pending
+            if pending is not None:
+                pending.exception()
 
     def reset(self) -> None:
         """Forget a failed save (its transaction was rolled back) so the next type can go on."""

@@ -180,7 +180,7 @@ def _sync_summary(report: SyncReport) -> Table:
     """Per type what this sync did: points received and rows the vault gained."""
     table = Table(title="This sync", show_edge=False)
     table.add_column("data type")
-    table.add_column("requests", justify="right")
+    table.add_column("pages", justify="right")
     table.add_column("points received", justify="right")
     table.add_column("rows added", justify="right")
     for name in sorted(set(report.points) | set(report.added)):

@@ -59,9 +59,19 @@ class PageWalk:
     token: str | None = None
     done: bool = False
 
-    def advance(self, token: str | None) -> None:
+    def advance(self, body: bytes, describe: str) -> None:
+        """Take the next token from a page; a token repeated would loop forever."""
+        try:
+            token = page_token(body)
+            if token is not None and token == self.token:
+                raise DataError("the server sent the same page token again; stopping the walk")
+        except DataError as exc:
+            raise DataError(f"{describe}: {exc}") from exc
         self.token = token
         self.done = not token
+
+    def with_token(self, request: dict[str, Any]) -> dict[str, Any]:
+        return request | ({"pageToken": self.token} if self.token else {})
 
 
 @dataclass(frozen=True)
@@ -78,15 +88,9 @@ async def iter_pages(
     params = {"filter": window_filter(dtype, window), "pageSize": str(dtype.max_page_size)}
     walk = PageWalk()
     while not walk.done:
-        query = params | ({"pageToken": walk.token} if walk.token else {})
+        query = walk.with_token(params)
         resp = await client.get(path, query)
-        try:
-            token = page_token(resp.content)
-            if token is not None and token == walk.token:
-                raise DataError("the server sent the same page token again; stopping the walk")
-            walk.advance(token)
-        except DataError as exc:
-            raise DataError(f"GET {path} [filter: {params['filter']}]: {exc}") from exc
+        walk.advance(resp.content, f"GET {path} [filter: {params['filter']}]")
         request = {"method": "GET", "path": path, "params": query}
         raw = RawPage(dtype.name, SOURCE, request, resp.content, dt.datetime.now(dt.UTC))
         yield Page(raw, walk.done)
@@ -111,15 +115,9 @@ async def iter_daily_rollup_pages(
         raise ValueError(f"{window} is longer than {dtype.name}'s {limit}-day roll-up limit")
     walk = PageWalk()
     while not walk.done:
-        request = body | ({"pageToken": walk.token} if walk.token else {})
+        request = walk.with_token(body)
         resp = await client.post(path, request)
-        try:
-            token = page_token(resp.content)
-            if token is not None and token == walk.token:
-                raise DataError("the server sent the same page token again; stopping the walk")
-            walk.advance(token)
-        except DataError as exc:
-            raise DataError(f"POST {path}: {exc}") from exc
+        walk.advance(resp.content, f"POST {path}")
         raw = RawPage(
             dtype.name,
             SOURCE,

@@ -378,6 +378,34 @@ def rebuild(vault: VaultOpt = None) -> None:
         out.print(f"{name:<22} {count:>12,}")
 
 
+@app.command(name="import")
+def import_(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Takeout .zip files (all parts) or an extracted folder.")
+    ],
+    vault: VaultOpt = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="IANA zone for the export's local times (default: Profile.csv)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be imported; write nothing.")
+    ] = False,
+) -> None:
+    """Import a Google Takeout / Fitbit data export (zip read in place, or a folder)."""
+    v = Vault(vault)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("importing", total=None)
+        summary = v.import_archive(
+            paths,
+            zone=tz,
+            dry_run=dry_run,
+            progress=lambda n, total, _: bar.update(task, completed=n, total=total),
+        )
+    for line in summary.lines():
+        out.print(line, highlight=False)
+
+
 @app.command()
 def status(vault: VaultOpt = None) -> None:
     """What the vault holds and when it was last synced."""

@@ -160,7 +160,9 @@ def replay(page: RawPage) -> dict[str, pa.Table]:
     fam = parsers.classify(member)
     if not isinstance(fam, parsers.Family):
         raise DataError(f"no Takeout parser reads {member!r} any more")
-    ctx = Context(str(page.request.get("zone") or "UTC"), str(page.request.get("weight_unit") or "lb"))
+    ctx = Context(
+        str(page.request.get("zone") or "UTC"), str(page.request.get("weight_unit") or "lb")
+    )
     return parsers.parse(fam, page.body, ctx).tables
 
 
@@ -169,8 +171,8 @@ def _context(
 ) -> tuple[Context, str]:
     profile = _profile(members)
     unit = weight_unit or _weight_unit(profile.get("weight_unit", "")) or "lb"
-    for candidate, origin in ((zone, "option"), (profile.get("timezone") or profile.get("time_zone"), "profile"),
-                              (fallback, "vault")):  # fmt: skip
+    from_profile = profile.get("timezone") or profile.get("time_zone")
+    for candidate, origin in ((zone, "option"), (from_profile, "profile"), (fallback, "vault")):
         if candidate and _known_zone(candidate):
             return Context(candidate, unit), origin
     return Context("UTC", unit), "default"

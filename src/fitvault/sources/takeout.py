@@ -97,7 +97,9 @@ def inventory(paths: Sequence[str | Path]) -> Inventory:
     for source in sorted((Path(p) for p in paths), key=_part_order):
         for member in _walk(source, inv):
             if member.path in seen:
-                inv.refused.append((f"{member.archive}:{member.path}", "duplicate of an earlier part"))
+                inv.refused.append(
+                    (f"{member.archive}:{member.path}", "duplicate of an earlier part")
+                )
                 continue
             seen.add(member.path)
             inv.members.append(member)

@@ -71,11 +71,12 @@ SKIPPED: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"(^|/)estimated_oxygen_variation-[\d-]+\.csv$"),
      "infrared/red ratio, not SpO2 %: no table"),
-    (re.compile(r"^(Your Profile|Personal & Account)/Profile\.csv$"), "profile: read for the time zone"),
+    (re.compile(r"^(Your Profile|Personal & Account)/Profile\.csv$"),
+     "profile: read for the time zone"),
     (
-        re.compile(r"^(Heart Rate Variability/(Heart Rate Variability Histogram|Respiratory Rate "
-                   r"Summary)|Temperature/|Sleep Score/|Stress Score/|Biometrics/|Sleep/[^/]*\.csv$|Daily "
-                   r"Readiness/|Snore and Noise Detect/)"),
+        re.compile(r"^(Heart Rate Variability/(Heart Rate Variability Histogram|Respiratory "
+                   r"Rate Summary)|Temperature/|Sleep Score/|Stress Score/|Biometrics/|"
+                   r"Sleep/[^/]*\.csv$|Daily Readiness/|Snore and Noise Detect/)"),
         "known category file, not imported yet",
     ),
 ]  # fmt: skip

@@ -78,7 +78,8 @@ def hrv_details(body: bytes, ctx: Context) -> dict[str, pa.Table]:
     spec = _spec("heart-rate-variability")
     cols = {"time": times, "utc_offset_s": offs, "local_date": days,
             "rmssd_ms": _numbers(rows, "rmssd"), "lf_power": _numbers(rows, "low_frequency"),
-            "hf_power": _numbers(rows, "high_frequency"), "source": [SOURCE] * len(rows)}  # fmt: skip
+            "hf_power": _numbers(rows, "high_frequency"),
+            "source": [SOURCE] * len(rows)}  # fmt: skip
     return {spec.name: table(spec, cols)}
 
 

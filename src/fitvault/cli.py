@@ -505,11 +505,27 @@ def simulate(
     quota: Annotated[
         int, typer.Option(min=0, help="Requests per minute per user (0 = unlimited).")
     ] = 300,
+    takeout: Annotated[
+        Path | None,
+        typer.Option("--takeout", help="Write the world as a Takeout zip here instead of serving."),
+    ] = None,
+    layout: Annotated[
+        str, typer.Option(help="Takeout layout: 2026, google-health or 2020.")
+    ] = "2026",
 ) -> None:
     """Serve the Google Health API v4 simulator (and its OAuth endpoints) on loopback."""
     from fitvault.simulator.app import create_app
     from fitvault.simulator.server import bind, serve_forever, url_of
     from fitvault.simulator.world import World
+
+    if takeout is not None:
+        from fitvault.simulator.takeout import LAYOUTS, write_archive
+
+        if layout not in LAYOUTS:
+            raise ConfigError(f"unknown --layout {layout!r}; one of {', '.join(LAYOUTS)}")
+        write_archive(World.default(days=days, seed=seed), takeout, layout)
+        _note(f"Wrote {days} days for seed {seed} to {takeout}", style="")
+        return
 
     try:
         sock = bind(port)  # first, so a busy port is reported before any work

@@ -64,9 +64,9 @@ class ImportSummary:
         return dict(sorted(out.items()))
 
     def lines(self) -> list[str]:
-        verb = "would import" if self.dry_run else "imported"
+        verb = "to import" if self.dry_run else "imported"
         out = [f"time zone {self.zone} (from {self.zone_from})"]
-        out += [f"{verb} {n} {dtype} rows" if not self.dry_run else f"{verb} {dtype}"
+        out += [f"{verb} {n} {dtype} rows" if not self.dry_run else f"would import {dtype}"
                 for dtype, n in self.rows.items()]  # fmt: skip
         out.append(
             f"{len(self.imported)} files {verb}, {len(self.errors)} failed, "
@@ -110,14 +110,25 @@ def import_archive(
                 summary.skipped.append((name, fam))
             elif dry_run or store is None:
                 summary.imported.append((name, fam.data_type, 0))
-            elif total + member.size > limits.total_bytes:
-                summary.errors.append((name, f"over the {limits.total_bytes}-byte import limit"))
+            elif refusal := _refusal(member, limits, total):
+                summary.errors.append((name, refusal))
             else:
                 total += member.size
                 _one(store, member, fam, ctx, fetched_at, limits, summary)
             if progress:
                 progress(n, len(inv.members), member.path)
     return summary
+
+
+def _refusal(member: Member, limits: Limits, total: int) -> str | None:
+    """Why the listing alone rules the member out (a bomb, encrypted, over a limit)."""
+    try:
+        member.check(limits.member_bytes)
+    except MemberError as exc:
+        return str(exc)
+    if total + member.size > limits.total_bytes:
+        return f"over the {limits.total_bytes}-byte import limit"
+    return None
 
 
 def _one(

@@ -49,13 +49,7 @@ class Member:
 
     def read(self, limit: int = MAX_MEMBER_BYTES) -> bytes:
         """The member's bytes; ``MemberError`` when it is unsafe or damaged."""
-        if self.encrypted:
-            raise MemberError("encrypted (password-protected) member")
-        if self.size > limit:
-            raise MemberError(f"{self.size} bytes is more than the {limit}-byte limit")
-        if self.size > RATIO_FLOOR and self.size > MAX_RATIO * max(self.compressed, 1):
-            ratio = self.size // max(self.compressed, 1)
-            raise MemberError(f"compression ratio {ratio}:1 looks like a zip bomb")
+        self.check(limit)
         if self._zip is None:
             return (self._source / self._name).read_bytes()
         try:
@@ -66,6 +60,16 @@ class Member:
         if len(data) != self.size:
             raise MemberError(f"declares {self.size} bytes but holds {len(data)}")
         return data
+
+    def check(self, limit: int = MAX_MEMBER_BYTES) -> None:
+        """Refuse, from the listing alone, what must not be read."""
+        if self.encrypted:
+            raise MemberError("encrypted (password-protected) member")
+        if self.size > RATIO_FLOOR and self.size > MAX_RATIO * max(self.compressed, 1):
+            ratio = self.size // max(self.compressed, 1)
+            raise MemberError(f"compression ratio {ratio}:1 looks like a zip bomb")
+        if self.size > limit:
+            raise MemberError(f"{self.size} bytes is more than the {limit}-byte limit")
 
 
 @dataclass

@@ -69,6 +69,8 @@ SKIPPED: list[tuple[re.Pattern[str], str]] = [
                    r"food_logs)-[\d-]+\.json$"),
         "known Global Export Data family, not imported yet",
     ),
+    (re.compile(r"(^|/)[A-Za-z]+_merged\.csv$"),
+     "Fitabase / Kaggle research CSV (spec B10), not a Fitbit export file: not imported yet"),
     (re.compile(r"(^|/)estimated_oxygen_variation-[\d-]+\.csv$"),
      "infrared/red ratio, not SpO2 %: no table"),
     (re.compile(r"^(Your Profile|Personal & Account)/Profile\.csv$"),

@@ -188,8 +188,9 @@ _STAGE = {"wake": "AWAKE", "light": "LIGHT", "deep": "DEEP", "rem": "REM",
 # },{
 @family("sleep", r"(^|/)sleep-\d{4}-\d{2}-\d{2}\.json$", "sleep", "local")
 def sleep(body: bytes, ctx: Context) -> dict[str, pa.Table]:
-    """Instants follow from the resolved start plus elapsed seconds (``duration``, each
-    stage's ``seconds``), so a night across a clock change keeps its true length."""
+    """Stage instants follow from the resolved start plus each stage's elapsed ``seconds``,
+    and the end is the reading of ``endTime`` nearest start + ``duration``, so a night across
+    a clock change keeps its true length."""
     sessions_spec, stages_spec = catalog.SLEEP_SESSIONS_TABLE, catalog.SLEEP_STAGES_TABLE
     sessions: dict[str, list[Any]] = {c: [] for c in sessions_spec.column_names}
     stages: dict[str, list[Any]] = {c: [] for c in stages_spec.column_names}
@@ -202,6 +203,16 @@ def sleep(body: bytes, ctx: Context) -> dict[str, pa.Table]:
     }
 
 
+def _nearest(naive: dt.datetime, tz: dt.tzinfo, near: dt.datetime) -> tuple[dt.datetime, int]:
+    """The reading of a local time closest to ``near``: ``endTime`` is exact but may fall in a
+    repeated hour; ``duration`` is whole minutes (a 04:26:30 → 09:30:00 night says 303 min)."""
+    options = []
+    for fold in (0, 1):
+        offset = naive.replace(tzinfo=tz, fold=fold).utcoffset() or dt.timedelta(0)
+        options.append(((naive - offset).replace(tzinfo=dt.UTC), int(offset.total_seconds())))
+    return min(options, key=lambda o: abs((o[0] - near).total_seconds()))
+
+
 def _sleep_rows(
     log: Any, tz: dt.tzinfo, sessions: dict[str, list[Any]], stages: dict[str, list[Any]]
 ) -> None:
@@ -209,10 +220,10 @@ def _sleep_rows(
         raise DataError("sleep record is not an object")
     start, start_off = resolve(iso_local(field(log, "startTime")), tz)
     try:
-        end = start + dt.timedelta(milliseconds=int(field(log, "duration")))
+        approx = start + dt.timedelta(milliseconds=int(field(log, "duration")))
     except (TypeError, ValueError) as exc:
         raise DataError(f"sleep {log.get('logId')}: bad duration") from exc
-    end_off = int((end.astimezone(tz).utcoffset() or dt.timedelta(0)).total_seconds())
+    end, end_off = _nearest(iso_local(field(log, "endTime")), tz, approx)
     levels = log.get("levels") or {}
     summary = levels.get("summary") or {}
 

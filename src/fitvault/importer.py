@@ -99,6 +99,8 @@ def import_archive(
         ctx, zone_from = _context(inv.members, zone, fallback_zone, weight_unit)
         summary = ImportSummary(ctx.zone, zone_from, dry_run=dry_run)
         summary.errors += [(name, why) for name, why in inv.refused]
+        summary.skipped += [(name, "the same file was read from an earlier part or folder")
+                            for name in inv.duplicates]  # fmt: skip
         fetched_at = now or dt.datetime.now(dt.UTC)
         total = 0
         for n, member in enumerate(inv.members, 1):

@@ -131,3 +131,6 @@ def test_multi_part_zip_and_folder(tmp_path: Path) -> None:
     summary, counts = _import(tmp_path, a, b)
     assert counts == {"heart_rate": 1, "steps": 1, "_raw_pages": 2}
     assert not summary.errors
+    again = import_archive(None, [a, folder], dry_run=True)  # the zip and its extraction
+    assert again.skipped == [("takeout-20260401-001.zip:Global Export Data/steps-2026-04-01.json",
+                              "the same file was read from an earlier part or folder")]  # fmt: skip

@@ -79,6 +79,7 @@ class Inventory:
 
     members: list[Member] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    duplicates: list[str] = field(default_factory=list)  # names of members seen in a part before
     zips: list[zipfile.ZipFile] = field(default_factory=list)
 
     def __enter__(self) -> Inventory:
@@ -101,9 +102,7 @@ def inventory(paths: Sequence[str | Path]) -> Inventory:
     for source in sorted((Path(p) for p in paths), key=_part_order):
         for member in _walk(source, inv):
             if member.path in seen:
-                inv.refused.append(
-                    (f"{member.archive}:{member.path}", "duplicate of an earlier part")
-                )
+                inv.duplicates.append(f"{member.archive}:{member.path}")
                 continue
             seen.add(member.path)
             inv.members.append(member)

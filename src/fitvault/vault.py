@@ -20,7 +20,7 @@ import httpx2
 import pandas as pd
 import platformdirs
 
-from fitvault import catalog, frames
+from fitvault import catalog, frames, importer
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
 from fitvault.auth import (
@@ -232,6 +232,28 @@ class Vault:
 
         return run(go())
 
+    def import_archive(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        zone: str | None = None,
+        dry_run: bool = False,
+        progress: importer.Progress | None = None,
+    ) -> importer.ImportSummary:
+        """Import a Google Takeout / Fitbit export: zips read in place (the parts of a
+        multi-part export together) or an extracted folder. See ``fitvault.importer``."""
+        files = [Path(p) for p in paths]
+        missing = [str(p) for p in files if not p.exists()]
+        if missing:
+            raise ConfigError(f"no such file or folder: {', '.join(missing)}")
+        if dry_run:
+            return importer.import_archive(None, files, zone=zone, dry_run=True)
+        with self.store() as store:
+            settings = store.get_meta("settings") or {}
+            return importer.import_archive(
+                store, files, zone=zone, fallback_zone=settings.get("timeZone"), progress=progress
+            )
+
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Rebuild every table from the kept raw pages (no network); returns rows per table."""
         with self.store(create=False) as store:
@@ -241,10 +263,13 @@ class Vault:
                 for n, stored in enumerate(store.raw_pages(), 1):
                     page = stored.page
                     dtype = catalog.get(page.data_type)
-                    batch = normalise(dtype, page.body, page.source)
+                    if page.source == importer.SOURCE:
+                        tables = importer.replay(page)
+                    else:
+                        tables = normalise(dtype, page.body, page.source).tables
                     store.merge(
                         dtype,
-                        batch.tables,
+                        tables,
                         source=page.source,
                         replaces=[stored.replace] if stored.replace else [],
                     )

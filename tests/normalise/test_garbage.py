@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fitvault import catalog
@@ -64,6 +65,14 @@ def test_any_json_document_is_rows_or_a_data_error(dtype: catalog.DataType, doc:
 
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(TYPES), st.binary(max_size=200))
+@example(catalog.get("heart-rate"), b"null")  # crashed Arrow's JSON reader (SIGSEGV)
+@example(catalog.get("heart-rate"), b'{"dataPoints": []} {"dataPoints": []}')
 def test_any_bytes_are_rows_or_a_data_error(dtype: catalog.DataType, body: bytes) -> None:
     """Truncated, binary or non-UTF-8 bodies."""
     _check(dtype, body)
+
+
+def test_two_objects_in_a_row_are_not_a_page() -> None:
+    """A body Arrow would read as NDJSON (two pages glued together) is refused."""
+    with pytest.raises(DataError):
+        normalise(catalog.get("heart-rate"), b'{"dataPoints": []} {"dataPoints": []}')

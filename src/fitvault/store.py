@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fitvault import catalog
+from fitvault import catalog, views
 from fitvault._errors import VaultError, VaultLocked
 from fitvault._time import from_us, us_to_date
 from fitvault.catalog import DataType, Table
@@ -94,7 +94,13 @@ class Store:
             _private_dir(self.path.parent)
         try:
             self.con = duckdb.connect(
-                str(self.path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT}
+                str(self.path),
+                read_only=read_only,
+                # A new file in the format DuckDB 1.x reads too (fitvault.views).
+                config={
+                    "memory_limit": MEMORY_LIMIT,
+                    "storage_compatibility_version": views.STORAGE_VERSION,
+                },
             )
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
@@ -138,6 +144,7 @@ class Store:
             for table in catalog.TABLES.values():
                 self.con.execute(_ddl(table))
                 self._add_missing_columns(table)
+            views.create_views(self.con)
             self.con.execute(
                 "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)",
                 [json.dumps(SCHEMA_VERSION)],

@@ -27,7 +27,7 @@ from fitvault._time import parse_day
 from fitvault.auth import Account, Opener, TokenManager, TokenStore, authorize, browser_opener
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
-from fitvault.normalise.google_health import SOURCE, normalise
+from fitvault.normalise.google_health import normalise
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport, TypePlan
 
@@ -420,18 +420,11 @@ class Vault:
         return sqlshell.query(self.directory, query, params)
 
     def status(self) -> dict[str, Any]:
-        """Rows and covered span per table, and when the last sync ran."""
-        with self.store(read_only=True) as store:
-            tables = {t: store.count(t) for t in catalog.TABLES}
-            spans = {t.name: store.coverage(t.name, SOURCE) for t in catalog.STORED_TYPES}
-            return {
-                "directory": str(self.directory),
-                "rows": tables,
-                "coverage": spans,
-                "last_sync": store.get_meta("last_sync"),
-                "identity": store.get_meta("identity"),
-                "raw_pages": store.count("_raw_pages"),
-            }
+        """Per type: rows, first and last day, gaps, the last sync's outcome; the sign-in's
+        health; the file's size and format. See ``fitvault.status``."""
+        from fitvault import status
+
+        return status.status(self.directory)
 
 
 def _date(value: dt.date | str | None, what: str) -> dt.date | None:

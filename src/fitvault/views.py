@@ -22,13 +22,31 @@ from pathlib import Path
 from typing import Any
 
 from fitvault import catalog
-from fitvault.catalog import Table
+from fitvault.catalog import Column, Table
 
 STORAGE_VERSION = "v1.0.0"
 VIEW_SUFFIX = "_local"
 # Instants that point at another row or record bookkeeping: no wall-clock twin.
 _REFERENCE_INSTANTS = frozenset({"session_start", "updated_at"})
 _US = "1000000::BIGINT"
+# What the time columns mean (the catalog documents the payload fields).
+TIME_DOCS = {
+    "time": "when the reading was taken",
+    "start_time": "start of the interval or session",
+    "end_time": "end of the interval or session (exclusive)",
+    "utc_offset_s": "the device's UTC offset at the start, in seconds east of UTC",
+    "start_utc_offset_s": "the device's UTC offset at start_time",
+    "end_utc_offset_s": "the device's UTC offset at end_time",
+    "local_start_time": "start_time on the device's wall clock",
+    "local_date": "the person's local (civil) date of the row",
+    "date": "the person's local (civil) date the value is for",
+    "session_start": "start_time of the session the row belongs to",
+    "updated_at": "when the source last changed the record",
+}
+
+
+def doc_of(col: Column) -> str:
+    return col.doc or TIME_DOCS.get(col.name, "")
 
 
 @dataclass(frozen=True)
@@ -68,11 +86,11 @@ def out_columns(table: Table, *, aware: bool) -> list[OutColumn]:
     for col in table.columns:
         quoted = f'"{col.name}"'
         if col.sql != "TIMESTAMPTZ":
-            out.append(OutColumn(col.name, quoted, col.sql, col.unit, col.doc))
+            out.append(OutColumn(col.name, quoted, col.sql, col.unit, doc_of(col)))
             continue
         expr = quoted if aware else f"make_timestamp(epoch_us({quoted}))"
         sql = "TIMESTAMPTZ" if aware else "TIMESTAMP"
-        doc = col.doc or "an instant"
+        doc = doc_of(col) or "an instant"
         out.append(OutColumn(col.name, expr, sql, col.unit, f"{doc} (UTC)", instant=True))
         offset = offset_column(table, col.name)
         local = f"local_{col.name}"
@@ -126,7 +144,7 @@ def schema_markdown() -> str:
         "Generated from the catalog by `fitvault.views.schema_markdown()`; do not edit by hand",
         "(`python -m fitvault.views docs/schema.md` rewrites it).",
         "",
-        "The vault is one DuckDB file, `vault.duckdb`, written in DuckDB's "
+        "The vault is one DuckDB file, `vault.duckdb`, written in DuckDB's",
         f"`{STORAGE_VERSION}` storage format so that DuckDB 1.x and 2.x both open it. Instants",
         "are `TIMESTAMPTZ` in UTC with the UTC offset the source gave; `local_date` is the",
         "person's civil date. Every table has a view `<table>_local` with the same columns,",
@@ -148,7 +166,8 @@ def _table_section(type_name: str, table: Table) -> list[str]:
     head += ["", "| column | type | unit | meaning |", "| --- | --- | --- | --- |"]
     body = []
     for col in table.columns:
-        body.append(f"| `{col.name}` | {col.sql} | {_cell(col.unit)} | {_cell(col.doc)} |")
+        unit = col.unit or ("s" if col.name.endswith("offset_s") else "")
+        body.append(f"| `{col.name}` | {col.sql} | {_cell(unit)} | {_cell(doc_of(col))} |")
     extra = [c for c in out_columns(table, aware=True) if c.name not in table.column_names]
     if extra:
         names = ", ".join(f"`{c.name}`" for c in extra)
@@ -160,7 +179,13 @@ def write_schema_doc(path: Path) -> None:
     Path(path).write_text(schema_markdown(), encoding="utf-8")
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main(argv: list[str] | None = None) -> None:
+    """``python -m fitvault.views [docs/schema.md]``: rewrite the schema document."""
     import sys
 
-    write_schema_doc(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schema.md"))
+    args = sys.argv[1:] if argv is None else argv
+    write_schema_doc(Path(args[0] if args else "docs/schema.md"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -36,6 +36,9 @@ PARTITIONS = ("year", "month")
 EXCEL_MAX_ROWS = 1_048_576  # including the header row
 ROW_GROUP_ROWS = 122_880  # one DuckDB row group: time-ordered, so a time filter skips most
 BATCH_ROWS = 65_536
+# DuckDB's buffer while exporting: a sort by time beyond it spills to the vault's folder (private)
+# instead of growing; measured 60-day heart rate: 500 MB peak at 1 GB, 400 MB at this.
+MEMORY_LIMIT = "256MB"
 TIDY_NAME = "tidy"
 _NUMERIC = ("SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "BOOLEAN")
 _OFFSETS = ("utc_offset_s", "start_utc_offset_s", "end_utc_offset_s")
@@ -422,6 +425,7 @@ def export(
     docstring. ``since``/``until`` are local dates, both inclusive."""
     opts = Options(fmt, since, until, partition_by, per_day, resample, sheet_rows)
     opts.check()
+    _tune(store)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables = tables_of(types or catalog.STORED_TYPES)
@@ -437,6 +441,14 @@ def export(
         summary.tables.append(_export_table(store, table, opts, out))
         _report(progress, summary, len(tables))
     return summary
+
+
+def _tune(store: Store) -> None:
+    """Bounded memory, spill files in the private vault folder, no progress bar on stdout."""
+    spill = store.path.parent / ".export-spill"
+    store.con.execute("SET enable_progress_bar = false")
+    store.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    store.con.execute(f"SET temp_directory = '{_quote(spill)}'")
 
 
 def _report(progress: ProgressFn | None, summary: ExportSummary, total: int) -> None:

@@ -57,6 +57,7 @@ def query(directory: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame
         for table in catalog.TABLES.values():
             if table.name in missing and _table_exists(store, table.name):
                 con.execute(views.view_sql(table, temporary=True))
+        con.execute("SET enable_progress_bar = false")  # it would print to stdout
         con.execute("SET enable_external_access = false")
         try:
             arrow = con.sql(sql, params=list(params) or None).to_arrow_table()

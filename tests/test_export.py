@@ -14,9 +14,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fitvault import catalog, export
 from fitvault._errors import ConfigError
+from fitvault.normalise import columns
 from fitvault.simulator.world import World
 from fitvault.store import Store
 from fitvault.vault import Vault
@@ -307,3 +310,57 @@ def test_since_and_until_select_local_days(synced: Vault, tmp_path: Path) -> Non
     stages = pd.read_parquet(tmp_path / "sleep_stages.parquet")
     assert set(stages["session_start"]) == set(sessions["start_time"])
     assert summary.rows == len(sessions) + len(stages)
+
+
+@st.composite
+def readings(draw: st.DrawFn) -> pa.Table:
+    """Heart-rate rows with any instants, offsets (±14 h, whole minutes) and sources."""
+    n = draw(st.integers(0, 40))
+    seconds = draw(st.lists(st.integers(0, 400 * 86_400), min_size=n, max_size=n, unique=True))
+    offsets = draw(st.lists(st.integers(-14 * 60, 14 * 60), min_size=n, max_size=n))
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    times = [t0 + dt.timedelta(seconds=s) for s in seconds]
+    offs = [m * 60 for m in offsets]
+    return columns.table(
+        catalog.HEART_RATE_TABLE,
+        {
+            "time": times,
+            "utc_offset_s": offs,
+            "local_date": [
+                (t + dt.timedelta(seconds=o)).date() for t, o in zip(times, offs, strict=True)
+            ],
+            "bpm": draw(st.lists(st.integers(30, 220), min_size=n, max_size=n)),
+            "device": draw(
+                st.lists(st.sampled_from(["watch", 'ring,"x"']), min_size=n, max_size=n)
+            ),
+            "source": draw(
+                st.lists(st.sampled_from(["google-health-api", "takeout"]), min_size=n, max_size=n)
+            ),
+        },
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=readings())
+def test_any_rows_round_trip_through_parquet_and_csv(
+    rows: pa.Table, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """store → Parquet / CSV → pandas gives back exactly the stored rows, in time order."""
+    tmp = tmp_path_factory.mktemp("prop")
+    with Store(tmp / "vault") as store:
+        store.merge(catalog.get("heart-rate"), {"heart_rate": rows}, source="any")
+        summary = export.export(store, tmp / "out", [catalog.get("heart-rate")], fmt="parquet")
+        export.export(store, tmp / "csv", [catalog.get("heart-rate")], fmt="csv")
+    assert summary.rows == rows.num_rows
+    want = rows.sort_by("time").to_pandas()
+    back = pd.read_parquet(tmp / "out" / "heart_rate.parquet")
+    for col in want.columns:
+        assert back[col].tolist() == want[col].tolist(), col
+    offsets = pd.to_timedelta(want["utc_offset_s"], unit="s")
+    assert back["local_time"].tolist() == (want["time"].dt.tz_localize(None) + offsets).tolist()
+    csv = pd.read_csv(tmp / "csv" / "heart_rate.csv", parse_dates=["time"], keep_default_na=False)
+    assert csv["time"].tolist() == want["time"].tolist()
+    assert csv["device"].tolist() == want["device"].tolist()
+    assert csv["bpm"].tolist() == want["bpm"].tolist()

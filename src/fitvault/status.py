@@ -23,6 +23,7 @@ from fitvault import catalog
 from fitvault._errors import AuthError
 from fitvault.auth import ACCOUNT_FILE, Account, TokenStore
 from fitvault.catalog import DataType, Table
+from fitvault.normalise.google_health import SOURCE
 from fitvault.store import VAULT_FILE, Store
 
 TESTING_REFRESH_DAYS = 7  # Google's refresh-token lifetime for apps in 'Testing' status
@@ -206,6 +207,7 @@ def status(directory: Path, *, clock: Clock = time.time) -> dict[str, Any]:
         legacy = {
             "directory": str(directory),
             "rows": {t: store.count(t) for t in catalog.TABLES},
+            "coverage": {t.name: store.coverage(t.name, SOURCE) for t in catalog.STORED_TYPES},
             "last_sync": info["last_sync"],
             "identity": store.get_meta("identity"),
             "raw_pages": info["raw_pages"]["pages"],

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fitvault import catalog, views
+from fitvault import catalog, sqlshell, views
 from fitvault._errors import ConfigError
 from fitvault.catalog import Column, DataType, Table
 from fitvault.store import Store
@@ -446,7 +446,7 @@ def export(
 def _tune(store: Store) -> None:
     """Bounded memory, spill files in the private vault folder, no progress bar on stdout."""
     spill = store.path.parent / ".export-spill"
-    store.con.execute("SET enable_progress_bar = false")
+    sqlshell.no_progress_bar(store.con)
     store.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     store.con.execute(f"SET temp_directory = '{_quote(spill)}'")
 

@@ -9,6 +9,7 @@ temporary views.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Sequence
@@ -43,6 +44,13 @@ def check_read_only(query: str) -> None:
             )
 
 
+def no_progress_bar(con: Any) -> None:
+    """Keep DuckDB's progress bar for long queries off stdout (the CLI's output). In Jupyter
+    without ipywidgets DuckDB refuses to change the setting; it prints nothing there anyway."""
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
+
+
 def _missing_views(store: Store) -> list[str]:
     have = {r[0] for r in store.con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
     return [t.name for t in catalog.TABLES.values() if views.view_name(t) not in have]
@@ -57,7 +65,7 @@ def query(directory: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame
         for table in catalog.TABLES.values():
             if table.name in missing and _table_exists(store, table.name):
                 con.execute(views.view_sql(table, temporary=True))
-        con.execute("SET enable_progress_bar = false")  # it would print to stdout
+        no_progress_bar(con)
         con.execute("SET enable_external_access = false")
         try:
             arrow = con.sql(sql, params=list(params) or None).to_arrow_table()

@@ -13,7 +13,7 @@ import pytest
 
 from fitvault import catalog
 from fitvault._errors import ConfigError, VaultError
-from fitvault.simulator.world import World
+from fitvault.simulator.world import World, reconciled
 from fitvault.store import VAULT_FILE, Store
 from fitvault.vault import Vault
 from tests.conftest import NOW, sign_in, sync
@@ -165,7 +165,8 @@ def test_a_generic_frame_has_units_and_local_times(
     device showed, units from the catalog."""
     sync(vault, transport, types=["steps"])
     df = vault.frame("steps")
-    assert len(df) == len(world.steps().start)
+    assert len(df) == len(reconciled(world.records("steps"))["start_time"])
+    assert len(vault.frame("steps", reconciled=False)) == len(world.records("steps")["count"])
     assert str(df["start_time"].dt.tz) == vault.time_zone
     assert df.attrs["units"]["count"] == "steps"
     first = df.iloc[0]

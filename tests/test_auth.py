@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import re
+import socket
 import stat
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -337,3 +338,50 @@ def test_a_malformed_client_secrets_file_is_a_config_error_naming_it(
         path.write_text(content)
     with pytest.raises(ConfigError, match=re.escape(str(path))):
         Account.from_client_secrets(path, ["s"])
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"a string"', '{"refresh_token": "r"}', "null"])
+def test_a_token_file_of_the_wrong_shape_is_an_auth_error(tmp_path: Path, body: str) -> None:
+    """Valid JSON that is not a token object raises AuthError saying to run `fitvault auth`,
+    not an AttributeError deep in the refresh code."""
+    (tmp_path / auth.TOKEN_FILE).write_text(body)
+    with pytest.raises(auth.AuthError, match="run `fitvault auth` again"):
+        TokenStore(tmp_path).load()
+
+
+def test_the_receiver_listens_on_the_redirect_port_asked_for() -> None:
+    """LoopbackReceiver(port=N) redirects to 127.0.0.1:N (so `ssh -L N:127.0.0.1:N` works)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    receiver = LoopbackReceiver("s", port)
+    with receiver.running(), httpx2.Client(timeout=5) as client:
+        assert receiver.redirect_uri == f"http://127.0.0.1:{port}/"
+        assert client.get(receiver.redirect_uri, params={"code": "c", "state": "s"}).is_success
+
+
+def test_a_redirect_port_in_use_is_a_config_error_naming_it() -> None:
+    """A taken --redirect-port is a ConfigError (exit 2) naming the port, not an auth failure."""
+    busy = LoopbackReceiver("s")
+    port = int(busy.redirect_uri.rsplit(":", 1)[1].strip("/"))
+    with busy.running(), pytest.raises(ConfigError, match=f"127.0.0.1:{port}"):
+        LoopbackReceiver("s", port)
+
+
+def test_authorize_checks_the_vault_is_writable_before_showing_the_url(tmp_path: Path) -> None:
+    """An unusable vault directory fails before show_url or open_url is ever called."""
+    shown: list[str] = []
+    (tmp_path / "file").write_text("")
+    coro = authorize(account(), tmp_path / "file" / "vault", open_url=None, show_url=shown.append)
+    with pytest.raises(ConfigError, match="cannot write to the vault directory"):
+        asyncio.run(coro)
+    assert shown == []
+
+
+@pytest.mark.parametrize(
+    "url", ["not-a-url", "ftp://h", "http://", "http://h:port", "127.0.0.1:80"]
+)
+def test_a_server_url_without_http_scheme_and_host_is_a_config_error(url: str) -> None:
+    """Account.for_server refuses anything but an http(s) URL with a host."""
+    with pytest.raises(ConfigError, match="--server"):
+        Account.for_server(url, ["s"])

@@ -214,22 +214,25 @@ def test_a_clock_change_keeps_instants_and_repeats_the_local_hour(
 
 
 @pytest.mark.parametrize("fmt", export.FORMATS)
-def test_empty_tables_export_with_their_columns(synced: Vault, tmp_path: Path, fmt: str) -> None:
+def test_empty_tables_export_with_their_columns(tmp_path: Path, fmt: str) -> None:
     """A type without data still gets its file with stable column names (and types)."""
-    summary = synced.export(tmp_path, fmt=fmt, types=["weight"])
+    with Store(tmp_path / "vault"):
+        pass  # a vault that never synced
+    out = tmp_path / "out"
+    summary = Vault(tmp_path / "vault").export(out, fmt=fmt, types=["weight"])
     assert [t.rows for t in summary.tables] == [0]
     names = [c.name for c in export.views.out_columns(catalog.TABLES["weight"], aware=True)]
     if fmt == "csv":
-        assert (tmp_path / "weight.csv").read_text().strip().split(",") == names
+        assert (out / "weight.csv").read_text().strip().split(",") == names
     elif fmt == "parquet":
-        schema = pq.read_schema(tmp_path / "weight.parquet")
+        schema = pq.read_schema(out / "weight.parquet")
         assert schema.names == names
         assert schema.field("time").type == pa.timestamp("us", tz="UTC")
     elif fmt == "xlsx":
-        book = openpyxl.load_workbook(tmp_path / "fitvault.xlsx", read_only=True)
+        book = openpyxl.load_workbook(out / "fitvault.xlsx", read_only=True)
         assert list(next(book["weight"].iter_rows(values_only=True))) == names
     else:
-        assert (tmp_path / f"weight.{fmt}").exists()
+        assert (out / f"weight.{fmt}").exists()
 
 
 def test_files_follow_the_umask_and_progress_is_reported(synced: Vault, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from fitvault import catalog
 from fitvault._errors import ConfigError
 from fitvault.normalise.google_health import normalise
-from fitvault.simulator.world import World
+from fitvault.simulator.world import World, reconciled
 from fitvault.store import Store
 from fitvault.vault import Vault
 from tests.conftest import DST_NOW, NOW, synced_vault
@@ -41,7 +41,9 @@ def test_heart_rate_for_a_local_day_is_that_days_readings(synced: Vault, world: 
     assert df["bpm"].tolist() == hr.bpm[mask].tolist()
     assert str(df["time"].dt.tz) == world.person.home_zone
     assert (
-        df["local_time"] == df["time"].dt.tz_convert("UTC").dt.tz_localize(None) + df["utc_offset"]
+        df["local_time"]
+        == df["time"].dt.tz_convert("UTC").dt.tz_localize(None)
+        + pd.to_timedelta(df["utc_offset_s"], unit="s")
     ).all()
     assert (df["local_time"].dt.date == day).all()
 
@@ -56,12 +58,23 @@ def test_datetime_bounds_are_half_open(synced: Vault, world: World) -> None:
     assert df["time"].iloc[0] == start
 
 
+def reconciled_steps(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, count, offset) of the steps the app counts: the watch's, plus the phone's
+    where the watch recorded nothing (the simulator's own rule, applied to its records)."""
+    rec = reconciled(world.records("steps"))
+    return (
+        np.asarray(rec["start_time"], dtype=np.int64),
+        np.asarray(rec["count"], dtype=np.int64),
+        np.asarray(rec["utc_offset_s"], dtype=np.int64),
+    )
+
+
 def test_steps_per_local_day_match_the_world(synced: Vault, world: World) -> None:
-    """Daily steps are summed by the local date of each minute."""
-    st = world.steps()
-    days = local_days(st.start, st.offset_s.astype(np.int64))
+    """Daily steps are summed by the local date of each minute of the reconciled stream."""
+    start, count, offset = reconciled_steps(world)
+    days = local_days(start, offset)
     want = {
-        dt.date(1970, 1, 1) + dt.timedelta(days=int(d)): int(st.count[days == d].sum())
+        dt.date(1970, 1, 1) + dt.timedelta(days=int(d)): int(count[days == d].sum())
         for d in np.unique(days)
     }
     df = synced.steps()
@@ -73,7 +86,7 @@ def test_hourly_steps_resample_in_the_home_zone(synced: Vault, world: World) -> 
     """Sub-daily frequencies resample on the display zone's clock and keep the total."""
     hourly = synced.steps("h")
     assert str(hourly["time"].dt.tz) == world.person.home_zone
-    assert int(hourly["steps"].sum()) == int(world.steps().count.sum())
+    assert int(hourly["steps"].sum()) == int(reconciled_steps(world)[1].sum())
 
 
 def test_sleep_has_one_row_per_night_with_derived_efficiency(synced: Vault, world: World) -> None:
@@ -88,10 +101,10 @@ def test_sleep_has_one_row_per_night_with_derived_efficiency(synced: Vault, worl
     ]
     for night, (_, row) in zip(mains, df.iterrows(), strict=True):
         minutes = night.minutes_by_stage
-        assert (row["deep_min"], row["rem_min"]) == (minutes["DEEP"], minutes["REM"])
+        assert (row["minutes_deep"], row["minutes_rem"]) == (minutes["DEEP"], minutes["REM"])
         in_bed_s = night.end_s - night.start_s
         asleep_s = sum(st.end_s - st.start_s for st in night.stages if st.stage != "AWAKE")
-        assert row["time_in_bed_min"] == in_bed_s // 60
+        assert row["minutes_in_bed"] == in_bed_s // 60
         # The API reports whole minutes per stage kind (LIGHT, DEEP, REM): under 3 min asleep
         # and under 1 min in bed can be lost to rounding down; efficiency is rounded to 0.1.
         assert asleep_s / 60 - 3 < row["minutes_asleep"] <= asleep_s / 60

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
 import pytest
+import stamina
 
 from fitvault._errors import (
     AccountNotLinked,
@@ -17,7 +20,7 @@ from fitvault._errors import (
     PermissionDenied,
     QuotaExhausted,
 )
-from fitvault.http import ApiClient, RateLimiter, _translate, backoff_hook
+from fitvault.http import ApiClient, RateLimiter, RetryNotices, _translate, backoff_hook
 
 BASE = "https://health.test"
 PATH = "/v4/users/me/dataTypes/heart-rate/dataPoints"
@@ -303,3 +306,78 @@ def test_no_budget_never_sleeps() -> None:
 
     asyncio.run(go())
     assert t.sleeps == []
+
+
+# --- saying what it is waiting for ----------------------------------------------------------
+
+
+@pytest.fixture
+def notices() -> Iterator[list[str]]:
+    """Retry notices collected through stamina's instrumentation (hooks reset afterwards)."""
+    lines: list[str] = []
+    stamina.instrumentation.set_on_retry_hooks([RetryNotices(lines.append)])
+    yield lines
+    stamina.instrumentation.set_on_retry_hooks(None)
+
+
+def test_a_scheduled_retry_is_announced_with_request_host_wait_and_attempt(
+    notices: list[str],
+) -> None:
+    """Each retry becomes one line: method, path, host, the wait and "attempt k of n"."""
+    handler, _ = scripted(httpx2.Response(503), httpx2.Response(500), OK)
+    resp, _ = call(handler)
+    assert resp.status == 200
+    assert len(notices) == 2
+    for k, line in enumerate(notices, 2):
+        assert re.fullmatch(
+            rf"retrying GET {PATH} on health\.test in \d+ s \(attempt {k} of 8\): HTTP 5\d\d.*",
+            line,
+        ), line
+
+
+def test_retries_of_other_code_are_not_announced(notices: list[str]) -> None:
+    """The hook ignores retries that are not API calls (another library's stamina use)."""
+
+    @stamina.retry(on=ValueError, attempts=2)
+    def flaky(box: list[int]) -> None:
+        box.append(1)
+        if len(box) == 1:
+            raise ValueError("once")
+
+    flaky([])
+    assert notices == []
+
+
+def test_timeouts_are_seconds_and_giving_up_is_bounded() -> None:
+    """A silent server costs at most 30 s per attempt (10 s to connect) and retrying stops
+    after 300 s in all, whatever the attempt count."""
+    client = ApiClient(BASE, FakeTokens())
+    timeout = client._http.timeout
+    assert (timeout.read or 999) <= 30
+    assert (timeout.connect or 999) <= 10
+    assert client.give_up_after <= 300
+    asyncio.run(client.aclose())
+
+
+def test_a_server_that_never_answers_is_api_unavailable_naming_it_and_the_limit() -> None:
+    """A socket that accepts connections but never answers ends in ApiUnavailable naming the
+    server URL, the read timeout and how long retrying may take."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes connections; nobody ever reads or answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+
+        async def go() -> Exception:
+            async with ApiClient(url, FakeTokens(), timeout=0.2, per_minute=None) as client:
+                try:
+                    await client.get(PATH)
+                except ApiUnavailable as exc:
+                    return exc
+            raise AssertionError("no error")
+
+        exc = asyncio.run(go())
+    text = str(exc)
+    assert url in text
+    assert "ReadTimeout" in text
+    assert "gave up after 4 attempts" in text
+    assert "or 300 s" in text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +13,14 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.colors import to_hex
-from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
 
 from fitvault import plots
+from fitvault._errors import ConfigError
 
 TZ = "America/New_York"
 GAP_START, GAP_END = (
@@ -37,7 +41,9 @@ def hr_frame(time: pd.DatetimeIndex, seed: int = 1) -> pd.DataFrame:
             "local_time": local,
             "local_date": local.normalize(),
             "bpm": bpm.round().astype("int16"),
-            "utc_offset": local - time.tz_convert("UTC").tz_localize(None),
+            "utc_offset_s": (local - time.tz_convert("UTC").tz_localize(None))
+            .total_seconds()
+            .astype("int32"),
             "source": pd.Series(["google-v4"] * len(time), dtype="str"),
         }
     )
@@ -90,15 +96,14 @@ def sleep() -> pd.DataFrame:
             "date": dates,
             "start": start,
             "end": start + pd.to_timedelta(in_bed, "min"),
-            "time_in_bed_min": in_bed.astype("int64"),
+            "minutes_in_bed": in_bed.astype("int64"),
             "minutes_asleep": asleep.astype("int32"),
             "minutes_awake": ints(wake),
             "minutes_to_fall_asleep": ints(rng.integers(0, 20, n)),
             "minutes_after_wakeup": ints(np.zeros(n, dtype=int)),
-            "deep_min": ints(deep),
-            "light_min": ints(light),
-            "rem_min": ints(rem, na=4),
-            "wake_min": ints(wake),
+            "minutes_deep": ints(deep),
+            "minutes_light": ints(light),
+            "minutes_rem": ints(rem, na=4),
             "is_main_sleep": True,
             "is_nap": False,
             "sleep_type": pd.Series(["STAGES"] * n, dtype="str"),
@@ -106,8 +111,8 @@ def sleep() -> pd.DataFrame:
             "source": pd.Series(["google-v4"] * n, dtype="str"),
         }
     )
-    df["efficiency_derived"] = (100 * df["minutes_asleep"] / df["time_in_bed_min"]).round(1)
-    df.attrs["derived"] = {"efficiency_derived": "100 × minutes_asleep / time_in_bed_min"}
+    df["efficiency_derived"] = (100 * df["minutes_asleep"] / df["minutes_in_bed"]).round(1)
+    df.attrs["derived"] = {"efficiency_derived": "100 × minutes_asleep / minutes_in_bed"}
     return df
 
 
@@ -147,7 +152,6 @@ def test_hr_day_looks_right(hr: pd.DataFrame) -> None:
     ax = plots.heart_rate_day(hr, dt.date(2026, 11, 19)).axes[0]
     assert ax.get_title() == "Heart rate — Thursday, 19 November 2026"
     assert "bpm" in ax.get_ylabel()
-    assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
     lo, hi = ax.get_xlim()
     assert hi - lo == pytest.approx(1.0)  # matplotlib date units are days
 
@@ -159,6 +163,53 @@ def test_hr_day_breaks_at_clock_change() -> None:
     assert np.isnan(labelled(fig, "reading")).sum() == 1
 
 
+def corner_and_ticks(fig: Figure) -> tuple[str, list[str]]:
+    """The x axis' corner (offset) label and tick labels as drawn."""
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    return ax.xaxis.get_offset_text().get_text(), [t.get_text() for t in ax.get_xticklabels()]
+
+
+def test_hr_day_labels_name_no_other_day() -> None:
+    """A plot of 28 Nov shows 00:00 … 24:00 and no corner label saying "2026-Nov-29"."""
+    time = pd.date_range("2026-11-28", "2026-11-29", freq="60s", tz=TZ, inclusive="left")
+    corner, ticks = corner_and_ticks(plots.heart_rate_day(hr_frame(time), dt.date(2026, 11, 28)))
+    assert "29" not in corner
+    assert ticks[0] == "00:00"
+    assert ticks[-1] == "24:00"
+    assert not [t for t in ticks if "Nov" in t]
+
+
+@pytest.mark.parametrize("days", [5, 14, 60, 90])
+def test_daily_axes_end_at_the_data_so_the_corner_names_its_month(days: int) -> None:
+    """Data ending 29 Nov never gets a "Dec" tick or a "2026-Dec" / "Nov-29" corner label."""
+    dates = pd.date_range(end="2026-11-29", periods=days, freq="D", unit="us")
+    rhr = pd.DataFrame({"date": dates, "bpm": np.arange(days) + 55})
+    corner, ticks = corner_and_ticks(plots.resting_heart_rate(rhr))
+    assert corner == "2026-Nov"
+    assert not [t for t in ticks if "Dec" in t or ":" in t]
+
+
+def test_hr_day_names_the_hour_the_clocks_repeat() -> None:
+    """On the fall-back day the repeated 01:00–02:00 is shaded and labelled as shown twice."""
+    time = pd.date_range("2026-11-01 00:00", "2026-11-01 06:00", freq="60s", tz=TZ)
+    ax = plots.heart_rate_day(hr_frame(time), dt.date(2026, 11, 1)).axes[0]
+    texts = [t.get_text().strip() for t in ax.texts]
+    assert texts == ["clocks went back: 01:00–02:00 shown twice"]
+
+
+def test_hr_day_names_the_hour_the_clocks_skip() -> None:
+    """On the spring-forward day the missing 02:00–03:00 is labelled as skipped."""
+    time = pd.date_range("2026-03-08 00:00", "2026-03-08 06:00", freq="60s", tz=TZ)
+    ax = plots.heart_rate_day(hr_frame(time), dt.date(2026, 3, 8)).axes[0]
+    assert [t.get_text().strip() for t in ax.texts] == ["clocks went forward: 02:00–03:00 skipped"]
+
+
+def test_hr_day_without_a_clock_change_has_no_note(hr: pd.DataFrame) -> None:
+    """An ordinary day carries no clock-change annotation."""
+    assert len(plots.heart_rate_day(hr, dt.date(2026, 11, 19)).axes[0].texts) == 0
+
+
 def test_hr_day_missing_day_raises(hr: pd.DataFrame) -> None:
     """A day without readings raises ValueError naming the day and what to do."""
     with pytest.raises(
@@ -168,7 +219,7 @@ def test_hr_day_missing_day_raises(hr: pd.DataFrame) -> None:
 
 
 def test_hr_by_hour_mean_matches_groupby(hr: pd.DataFrame) -> None:
-    """The bold line is the mean over days of each day's hourly mean, computed independently."""
+    """The line is the mean over days of each day's hourly mean, computed independently."""
     fig = plots.heart_rate_by_hour(hr, days=7)
     per_day = {
         (date, hour): group["bpm"].mean()
@@ -177,15 +228,26 @@ def test_hr_by_hour_mean_matches_groupby(hr: pd.DataFrame) -> None:
     expected = [np.mean([v for (_, h), v in per_day.items() if h == hour]) for hour in range(24)]
     np.testing.assert_allclose(labelled(fig, "mean of 3 days"), expected)
     ax = fig.axes[0]
-    assert len(ax.get_lines()) == 4  # three days + the mean
     assert list(ax.get_xticks()) == list(range(24))
-    assert any(isinstance(c, PolyCollection) for c in ax.collections)  # the ±1 sd band
+
+
+def test_hr_by_hour_is_one_mean_line_and_a_band_not_a_line_per_day(hr: pd.DataFrame) -> None:
+    """One line (the mean) and one ±1 sd band whose edges are mean ± the across-day sd."""
+    ax = plots.heart_rate_by_hour(hr, days=7).axes[0]
+    assert [ln.get_label() for ln in ax.get_lines()] == ["mean of 3 days"]
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert band.get_label() == "±1 sd across days"
+    table = plots.hourly_means(hr, 7)
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.max() == pytest.approx((table.mean() + table.std()).max())
+    assert ys.min() == pytest.approx((table.mean() - table.std()).min())
 
 
 def test_hr_by_hour_uses_last_days(hr: pd.DataFrame) -> None:
-    """days=2 draws only the two most recent local dates."""
-    labels = [ln.get_label() for ln in plots.heart_rate_by_hour(hr, days=2).axes[0].get_lines()]
-    assert labels == ["Thu 19 Nov", "Fri 20 Nov", "mean of 2 days"]
+    """days=2 averages only the two most recent local dates."""
+    ax = plots.heart_rate_by_hour(hr, days=2).axes[0]
+    assert [ln.get_label() for ln in ax.get_lines()] == ["mean of 2 days"]
+    assert ax.get_title() == "Heart rate by hour of day — 19 Nov 2026 – 20 Nov 2026"
 
 
 def test_rhr_rolling_mean_matches_pandas(rhr: pd.DataFrame) -> None:
@@ -212,23 +274,44 @@ def test_rhr_missing_day_breaks_line(rhr: pd.DataFrame) -> None:
 # --- sleep --------------------------------------------------------------------------------------
 
 
+def steps(ax: Axes) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(bin edges, counts) of each outline histogram on ``ax``."""
+    out = []
+    for patch in ax.patches:
+        if isinstance(patch, Polygon) and not patch.get_fill():
+            xy = patch.get_xy()
+            out.append((np.unique(xy[:, 0]), xy[1:-1:2, 1]))
+    return out
+
+
 def test_sleep_histograms_share_bins(sleep: pd.DataFrame) -> None:
-    """Two overlaid histograms on identical bins, each counting every night once."""
+    """Two histograms on identical bins, each counting every night once."""
     ax = plots.sleep_histograms(sleep).axes[0]
-    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
-    assert len(bars) == 2
-    edges = [[p.get_x() for p in c.patches] for c in bars]
-    assert edges[0] == edges[1]
-    assert [sum(p.get_height() for p in c.patches) for c in bars] == [10, 10]
+    (edges_a, counts_a), (edges_b, counts_b) = steps(ax)
+    np.testing.assert_array_equal(edges_a, edges_b)
+    assert [counts_a.sum(), counts_b.sum()] == [10, 10]
     assert ax.get_xlabel() == "minutes"
     assert ax.get_legend() is not None
+
+
+def test_sleep_histograms_are_outlines_so_overlaps_make_no_third_colour(
+    sleep: pd.DataFrame,
+) -> None:
+    """Neither histogram is a translucent filled area (two overlapping fills blend into a colour
+    the legend does not explain); each outline has its own legend entry."""
+    ax = plots.sleep_histograms(sleep).axes[0]
+    assert not [p for p in ax.patches if p.get_fill()]
+    assert len(steps(ax)) == 2
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "asleep" in labels
+    assert "time in bed" in labels
 
 
 def test_sleep_scatter_points_and_identity(sleep: pd.DataFrame) -> None:
     """One point per night at (time in bed, minutes asleep), and a dashed 1:1 line with x == y."""
     ax = plots.sleep_scatter(sleep).axes[0]
     (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
-    expected = sleep[["time_in_bed_min", "minutes_asleep"]].to_numpy(dtype=float)
+    expected = sleep[["minutes_in_bed", "minutes_asleep"]].to_numpy(dtype=float)
     np.testing.assert_array_equal(points.get_offsets(), expected)
     (identity,) = [ln for ln in ax.get_lines() if ln.get_label() == "1:1"]
     np.testing.assert_array_equal(identity.get_xdata(), identity.get_ydata())
@@ -244,7 +327,7 @@ def test_sleep_stages_stacked_bars(sleep: pd.DataFrame) -> None:
     for container, stage in zip(ax.containers, plots.STAGE_COLOURS, strict=True):
         heights = np.array([p.get_height() for p in container.patches])
         np.testing.assert_array_equal(
-            heights, sleep[f"{stage}_min"].fillna(0).to_numpy(dtype=float)
+            heights, sleep[plots.STAGE_COLUMNS[stage]].fillna(0).to_numpy(dtype=float)
         )
         np.testing.assert_array_equal([p.get_y() for p in container.patches], bottom)
         assert {to_hex(p.get_facecolor()) for p in container.patches} == {
@@ -282,7 +365,7 @@ def test_missing_column_or_values_raise(sleep: pd.DataFrame, rhr: pd.DataFrame) 
     """A frame without a needed column, or with no stage minutes at all, names the column."""
     with pytest.raises(ValueError, match=r"missing column.*bpm"):
         plots.resting_heart_rate(rhr.drop(columns="bpm"))
-    no_stages = sleep.assign(**{f"{s}_min": pd.NA for s in plots.STAGE_COLOURS})
+    no_stages = sleep.assign(**{plots.STAGE_COLUMNS[s]: pd.NA for s in plots.STAGE_COLOURS})
     with pytest.raises(ValueError, match="no sleep-stage minutes"):
         plots.sleep_stages(no_stages)
 
@@ -356,3 +439,24 @@ def test_module_does_not_use_pyplot() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_saved_figures_follow_the_umask(sleep: pd.DataFrame, tmp_path: Path, umask: int) -> None:
+    """Figures get 0o666 & ~umask like any file the user writes (not the temp file's 0600)."""
+    old = os.umask(umask)
+    try:
+        paths = plots.save(plots.sleep_stages(sleep), tmp_path, "s", formats=("png", "svg"))
+    finally:
+        os.umask(old)
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_save_into_a_file_is_a_config_error(sleep: pd.DataFrame, tmp_path: Path) -> None:
+    """An out_dir that is a file (or under one) raises ConfigError naming it, before drawing."""
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    for out in (blocker, blocker / "sub"):
+        with pytest.raises(ConfigError, match=str(blocker)):
+            plots.save(plots.sleep_stages(sleep), out, "s")

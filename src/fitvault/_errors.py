@@ -13,8 +13,9 @@
     │   ├── QuotaExhausted       still rate limited after waiting as asked
     │   └── ApiUnavailable       5xx / timeouts / connection errors after retries
     ├── DataError                a response or file that cannot be parsed (names which one)
-    └── VaultError               the DuckDB vault could not be read or written
-        └── VaultLocked          another process holds the vault open
+    ├── VaultError               the DuckDB vault could not be read or written
+    │   └── VaultLocked          another process holds the vault open
+    └── PartialSync              the sync finished, but some types were refused (listed)
 
 HTTP errors are translated in ``fitvault.http`` and DuckDB errors in ``fitvault.store``; nothing
 else catches library exceptions. Every message says what to do next.
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "FitvaultError",
+    "PartialSync",
     "PermissionDenied",
     "QuotaExhausted",
     "RefreshTokenExpired",
@@ -114,3 +116,9 @@ class VaultError(FitvaultError):
 
 class VaultLocked(VaultError):
     """Another process holds the vault's DuckDB file open for writing."""
+
+
+class PartialSync(FitvaultError):
+    """The sync completed for some types; others were refused and are listed with why."""
+
+    exit_code = 7

@@ -65,7 +65,7 @@ class Account:
     @classmethod
     def for_server(cls, url: str, scopes: list[str]) -> Account:
         """Any server that speaks the API and Google's OAuth paths (the simulator does)."""
-        base = url.rstrip("/")
+        base = check_server_url(url).rstrip("/")
         return cls(
             api_base=base,
             authorize_url=f"{base}/o/oauth2/v2/auth",
@@ -120,6 +120,52 @@ class Account:
             raise AuthError(f"{path} is damaged ({exc}); run `fitvault auth` again.") from exc
 
 
+def check_server_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host; a ConfigError saying what is wrong if not."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as exc:
+        raise ConfigError(f"--server {url!r} is not a usable URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"--server {url!r} is not an http(s) URL with a host; "
+            "use e.g. http://127.0.0.1:8080 (what `fitvault simulate` prints)"
+        )
+    return url
+
+
+def account_for(
+    scopes: list[str], *, server: str | None = None, client_secrets: Path | None = None
+) -> Account:
+    """The account for a ``--server`` URL or a Google client-secrets file."""
+    if server:
+        return Account.for_server(server, scopes)
+    if client_secrets:
+        return Account.from_client_secrets(Path(client_secrets), scopes)
+    raise ConfigError(
+        "Signing in to Google needs an OAuth client: pass --client-secrets "
+        "client_secret.json (a 'Desktop app' client from Google Cloud Console), or "
+        "--server URL for a local simulator."
+    )
+
+
+def check_writable(directory: Path) -> None:
+    """Create ``directory`` if needed and prove a file can be written there (ConfigError if not),
+    so that a sign-in is never completed only to find nowhere to keep the tokens."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the vault directory {directory} ({exc.strerror or exc}); "
+            "pick another --vault or fix its permissions"
+        ) from None
+
+
 def secure_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, readable by the owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +196,11 @@ class TokenStore:
             return None
         except ValueError as exc:
             raise AuthError(f"{self.path} is damaged ({exc}); run `fitvault auth` again.") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
+            raise AuthError(
+                f"{self.path} is not a token file (no access_token in a JSON object); "
+                "run `fitvault auth` again."
+            )
         return data
 
     def save(self, token: dict[str, Any]) -> None:
@@ -268,7 +319,7 @@ _DONE_PAGE = (
 class LoopbackReceiver:
     """A one-shot HTTP listener on 127.0.0.1 that takes exactly one authorization callback."""
 
-    def __init__(self, state: str) -> None:
+    def __init__(self, state: str, port: int = 0) -> None:
         self.state = state
         self.result: dict[str, str] | None = None
         self._done = threading.Event()
@@ -281,7 +332,13 @@ class LoopbackReceiver:
             def log_message(self, format: str, *args: Any) -> None:  # keep codes out of logs
                 return
 
-        self._server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        try:
+            self._server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen for the sign-in redirect on 127.0.0.1:{port} "
+                f"({exc.strerror or exc}); pick another --redirect-port, or 0 for any free port"
+            ) from None
         self.redirect_uri = f"http://127.0.0.1:{self._server.server_address[1]}/"
 
     def _handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
@@ -320,11 +377,19 @@ class LoopbackReceiver:
         while not self._done.is_set():
             if time.monotonic() >= deadline:
                 raise AuthFlowError(
-                    f"No answer from the browser within {timeout:.0f} s; run `fitvault auth` again."
+                    f"No answer from the browser within {describe_wait(timeout)}; "
+                    "run `fitvault auth` again."
                 )
             await asyncio.sleep(0.05)
         assert self.result is not None
         return self.result
+
+
+def describe_wait(seconds: float) -> str:
+    """``300`` → ``5 min``; ``45`` → ``45 s``."""
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
 
 
 Opener = Callable[[str], Awaitable[None] | None]
@@ -343,15 +408,19 @@ async def authorize(
     timeout: float = 300.0,
     transport: httpx2.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    redirect_port: int = 0,
 ) -> dict[str, Any]:
     """Run the authorization-code + PKCE flow and store the tokens; returns the token dict.
 
     ``show_url`` receives the authorization URL (to print for ``--no-browser``); ``open_url``
     opens it (a browser by default; the demo passes one that presses Allow itself).
+    ``redirect_port`` fixes the loopback port (0: any free one), e.g. to forward it over SSH.
+    The vault directory is checked for writability before anyone is sent to sign in.
     """
+    check_writable(directory)
     verifier = generate_token(64)
     state = secrets.token_urlsafe(24)
-    receiver = LoopbackReceiver(state)
+    receiver = LoopbackReceiver(state, redirect_port)
     with receiver.running():
         async with _oauth_client(
             account, transport, redirect_uri=receiver.redirect_uri, code_challenge_method="S256"

@@ -20,8 +20,12 @@ from fitvault.store import Store
 
 TimeArg = dt.date | dt.datetime | str | pd.Timestamp | None
 
+SLEEP_ROUNDING = (
+    "minutes as the service reports them (whole minutes per stage kind); stage segments are on a "
+    "30-second grid, so sleep_stages minutes may differ from these by under a minute per kind"
+)
 DERIVED_EFFICIENCY = (
-    "100 × minutes_asleep / time_in_bed_min, computed by fitvault (the Google Health API v4 "
+    "100 × minutes_asleep / minutes_in_bed, computed by fitvault (the Google Health API v4 "
     "reports no sleep efficiency)"
 )
 
@@ -80,9 +84,16 @@ def _where(
 def _localise(df: pd.DataFrame, columns: list[str], tz: str) -> pd.DataFrame:
     for col in columns:
         df[col] = df[col].dt.tz_convert(tz)
-    if "utc_offset" in df:
-        df["utc_offset"] = pd.to_timedelta(df["utc_offset"], unit="s")
+    if "utc_offset_s" in df:  # seconds for arithmetic, "-04:00" for reading
+        df["utc_offset"] = df["utc_offset_s"].map(format_offset).astype("string")
     return df
+
+
+def format_offset(seconds: int) -> str:
+    """``-14400`` → ``"-04:00"`` (ISO 8601, as clocks and RFC 3339 write it)."""
+    sign = "-" if seconds < 0 else "+"
+    h, m = divmod(abs(int(seconds)) // 60, 60)
+    return f"{sign}{h:02d}:{m:02d}"
 
 
 # The reconciled stream, as the app shows it: every reading of the wearable (platform FITBIT, or
@@ -153,14 +164,15 @@ def frame(
 def heart_rate(
     store: Store, start: TimeArg = None, end: TimeArg = None, *, tz: str
 ) -> pd.DataFrame:
-    """One row per reading: time, local_time, local_date, bpm, utc_offset, source.
+    """One row per reading: time, local_time, local_date, bpm, utc_offset_s (seconds),
+    utc_offset ("-04:00"), device, source.
 
     Sorted by ``time``; ``local_time`` repeats and steps back in the hour clocks fall back.
     """
     where, params = _where("time", "local_date", start, end, tz)
     df = store.df(
         "SELECT time, time + to_seconds(utc_offset_s) AS local_time, local_date, bpm, "
-        f"utc_offset_s AS utc_offset, source FROM heart_rate{where} ORDER BY time",
+        f"utc_offset_s, device, source FROM heart_rate{where} ORDER BY time",
         params,
     )
     df["local_time"] = df["local_time"].dt.tz_localize(None)
@@ -211,11 +223,12 @@ def steps(
 _SESSION_SQL = """
 SELECT s.local_date AS date, s.start_time AS start, s.end_time AS "end",
        coalesce(s.minutes_in_sleep_period, date_diff('minute', s.start_time, s.end_time))
-           AS time_in_bed_min,
-       s.minutes_asleep, s.minutes_awake, s.minutes_to_fall_asleep, s.minutes_after_wakeup,
-       coalesce(s.minutes_deep, g.deep) AS deep_min,
-       coalesce(s.minutes_light, g.light) AS light_min,
-       coalesce(s.minutes_rem, g.rem) AS rem_min, coalesce(s.minutes_wake, g.wake) AS wake_min,
+           AS minutes_in_bed,
+       s.minutes_asleep, coalesce(s.minutes_awake, s.minutes_wake, g.wake) AS minutes_awake,
+       s.minutes_to_fall_asleep, s.minutes_after_wakeup,
+       coalesce(s.minutes_deep, g.deep) AS minutes_deep,
+       coalesce(s.minutes_light, g.light) AS minutes_light,
+       coalesce(s.minutes_rem, g.rem) AS minutes_rem,
        s.is_main_sleep, s.is_nap, s.sleep_type, s.processed, s.source
 FROM sleep_sessions s LEFT JOIN (
     SELECT session_start,
@@ -239,14 +252,15 @@ def sleep(
         # Per night: naps never count; the main sleep wins, else the longest session (the
         # service marks the longest staged sleep of a day as main).
         df = df[~df["is_nap"].fillna(False).astype(bool)]
-        df = df.sort_values(["is_main_sleep", "time_in_bed_min"], ascending=False)
+        df = df.sort_values(["is_main_sleep", "minutes_in_bed"], ascending=False)
         df = df.drop_duplicates("date").sort_values("date").reset_index(drop=True)
-    minutes = [c for c in df.columns if c.endswith("_min") or c.startswith("minutes_")]
+    minutes = [c for c in df.columns if c.startswith("minutes_")]
     df[minutes] = df[minutes].astype("Int32")
     df["efficiency_derived"] = (
-        (100 * df["minutes_asleep"] / df["time_in_bed_min"]).astype("Float64").round(1)
+        (100 * df["minutes_asleep"] / df["minutes_in_bed"]).astype("Float64").round(1)
     )
     df.attrs["derived"] = {"efficiency_derived": DERIVED_EFFICIENCY}
+    df.attrs["notes"] = {"minutes_*": SLEEP_ROUNDING}
     return _localise(df, ["start", "end"], tz)
 
 
@@ -258,7 +272,7 @@ def sleep_stages(
     df = store.df(
         'SELECT s.local_date AS date, g.session_start, g.start_time AS start, g.end_time AS "end", '
         "g.stage, date_diff('second', g.start_time, g.end_time) / 60.0 AS minutes, "
-        "g.utc_offset_s AS utc_offset, g.source "
+        "g.utc_offset_s, g.source "
         "FROM sleep_stages g JOIN sleep_sessions s ON s.start_time = g.session_start"
         + where
         + " ORDER BY g.start_time",

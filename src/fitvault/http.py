@@ -5,6 +5,11 @@ and the one place HTTP failures become ``fitvault`` errors.
 * 429 waits as long as ``Retry-After`` says (or backs off when it is absent);
 * 401 refreshes the access token once and repeats the request;
 * everything else (400/403/404 …) raises at once with the server's own explanation.
+
+A server that accepts a connection but never answers costs one read timeout (30 s) per attempt,
+and retrying gives up after ``give_up_after`` seconds in all, saying so and naming the server.
+Retries are announced through stamina's instrumentation: install :class:`RetryNotices` with
+``stamina.instrumentation.set_on_retry_hooks`` to hear "retrying GET … in 4 s (attempt 2 of 8)".
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx2
 import msgspec
 import stamina
+from stamina.instrumentation import RetryDetails
 
 from fitvault._errors import (
     AccountNotLinked,
@@ -49,6 +56,33 @@ class _Transient(Exception):
         super().__init__(describe)
         self.status = status
         self.retry_after = retry_after
+        self.where = ""  # "GET /path on host", set by the client
+        self.attempts = 0
+
+
+def retry_notice(details: RetryDetails) -> str | None:
+    """The line a user sees when an API call is about to be retried (None: not an API call)."""
+    exc = details.caused_by
+    if not isinstance(exc, _Transient):
+        return None
+    of = f" of {exc.attempts}" if exc.attempts else ""
+    return (
+        f"retrying {exc.where} in {details.wait_for:.0f} s "
+        f"(attempt {details.retry_num + 1}{of}): {exc}"
+    )
+
+
+class RetryNotices:
+    """A stamina on-retry hook passing :func:`retry_notice` lines to ``notify`` (e.g. a progress
+    display) instead of stamina's log lines."""
+
+    def __init__(self, notify: Callable[[str], None]) -> None:
+        self.notify = notify
+
+    def __call__(self, details: RetryDetails) -> None:
+        line = retry_notice(details)
+        if line is not None:
+            self.notify(line)
 
 
 def backoff_hook(exc: Exception) -> bool | float:
@@ -100,19 +134,23 @@ class ApiClient:
         tokens: TokenSource,
         *,
         transport: httpx2.AsyncBaseTransport | None = None,
-        timeout: float = 120.0,
+        timeout: float = 30.0,
         per_minute: int | None = 300,
         attempts: int = 8,
+        give_up_after: float = 300.0,
     ) -> None:
         self._http = httpx2.AsyncClient(
             base_url=base_url,
             transport=transport,
-            timeout=httpx2.Timeout(timeout, connect=20.0),
+            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"},
         )
+        self.base_url = base_url.rstrip("/")
+        self._host = urlsplit(base_url).netloc or base_url
         self._tokens = tokens
         self.limiter = RateLimiter(per_minute)
         self.attempts = attempts
+        self.give_up_after = give_up_after
         self.requests = 0
 
     async def __aenter__(self) -> ApiClient:
@@ -133,27 +171,48 @@ class ApiClient:
     async def request(self, method: str, path: str, **kwargs: Any) -> Response:
         """One API call with retries; raises a FitvaultError subclass on failure."""
         describe = _describe(method, path, kwargs.get("params"))
+        started = time.monotonic()
+        tried = 0
         try:
             async for attempt in stamina.retry_context(
-                on=backoff_hook, attempts=self.attempts, timeout=None, wait_max=60.0
+                on=backoff_hook,
+                attempts=self.attempts,
+                timeout=self.give_up_after,
+                wait_max=60.0,
             ):
                 with attempt:
-                    return await self._once(method, path, describe, **kwargs)
+                    tried = attempt.num
+                    return await self._attempt(method, path, describe, **kwargs)
         except _Transient as exc:
-            if exc.status == 429:
-                raise QuotaExhausted(
-                    f"{describe}: still rate limited after {self.attempts} attempts; "
-                    "wait a few minutes and run the command again (progress is kept).",
-                    status=429,
-                    request=describe,
-                ) from None
-            raise ApiUnavailable(
-                f"{describe}: {exc} (gave up after {self.attempts} attempts); "
-                "check your connection and run the command again (progress is kept).",
-                status=exc.status,
-                request=describe,
-            ) from None
+            raise self._gave_up(exc, describe, tried, time.monotonic() - started) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, method: str, path: str, describe: str, **kwargs: Any) -> Response:
+        try:
+            return await self._once(method, path, describe, **kwargs)
+        except _Transient as exc:
+            exc.where, exc.attempts = f"{method} {path} on {self._host}", self.attempts
+            raise
+
+    def _gave_up(self, exc: _Transient, describe: str, tried: int, seconds: float) -> ApiError:
+        """The error for retries that ran out, naming the server and how long was spent."""
+        spent = (
+            f"gave up after {tried} attempts in {seconds:.0f} s "
+            f"(limit: {self.attempts} attempts or {self.give_up_after:.0f} s)"
+        )
+        if exc.status == 429:
+            return QuotaExhausted(
+                f"{describe} on {self.base_url}: still rate limited ({spent}); "
+                "wait a few minutes and run the command again (progress is kept).",
+                status=429,
+                request=describe,
+            )
+        return ApiUnavailable(
+            f"{describe} on {self.base_url}: {exc} ({spent}); "
+            "check your connection and run the command again (progress is kept).",
+            status=exc.status,
+            request=describe,
+        )
 
     async def _once(self, method: str, path: str, describe: str, **kwargs: Any) -> Response:
         refreshed = False

@@ -4,11 +4,12 @@ Each function takes a frame from :mod:`fitvault.frames` and returns a new
 :class:`matplotlib.figure.Figure` (object API only: no pyplot, no global state, no backend):
 
 ``hr-day``         one day of intraday heart rate on the local wall clock, with a 5-minute mean;
-                   gaps of more than 5 minutes (off wrist) and clock changes break the line.
-``hr-by-hour``     mean heart rate by local hour of day: one thin line per day over the last
-                   ``days`` days present, plus the mean of those days with a ±1 sd band.
+                   gaps of more than 5 minutes (off wrist) and clock changes break the line,
+                   and the hour a DST change repeats or skips is shaded and named.
+``hr-by-hour``     mean heart rate by local hour of day over the last ``days`` days present,
+                   with a ±1 sd band across those days.
 ``rhr``            resting heart rate per day with a 7-day (calendar) rolling mean.
-``sleep-hist``     overlaid histograms of minutes asleep and time in bed, on shared bins.
+``sleep-hist``     outline histograms of minutes asleep and time in bed, on shared bins.
 ``sleep-scatter``  time in bed against minutes asleep per night, with the 1:1 line.
 ``sleep-stages``   stacked deep / light / REM / wake minutes per night.
 
@@ -32,10 +33,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from fitvault._errors import ConfigError
 
 STAGE_COLOURS = {"deep": "#1f3a68", "light": "#7fb2e5", "rem": "#8e5bb5", "wake": "#e8743b"}
 STAGE_LABELS = {"deep": "Deep", "light": "Light", "rem": "REM", "wake": "Wake"}
+STAGE_COLUMNS = {
+    "deep": "minutes_deep",
+    "light": "minutes_light",
+    "rem": "minutes_rem",
+    "wake": "minutes_awake",
+}
 HR_COLOUR = "#c0392b"
 ASLEEP_COLOUR = "#2f6db5"
 IN_BED_COLOUR = "#9aa3ad"
@@ -62,10 +71,33 @@ def _axes(figsize: tuple[float, float] = WIDE) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+def _date_axis(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """A day axis from ``first`` to ``last`` (naive local dates) and no further: ticks beyond
+    the data would make the corner label name a month (or day) the data does not reach."""
+    lo, hi = _date2num([first - pd.Timedelta(hours=12), last + pd.Timedelta(hours=12)])
+    ax.set_xlim(lo, hi)
+    days = (last - first).days + 1
+    locator: mdates.DateLocator
+    if days <= 16:  # whole days only: no "12:00" ticks between daily values
+        locator = mdates.DayLocator(interval=-(-days // 8))  # type: ignore[no-untyped-call]
+    else:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def _clock_axis(ax: Axes, midnight: pd.Timestamp) -> None:
+    """00:00 … 24:00 of one local day; the date is in the title, so no corner label."""
+    ax.set_xlim(*_date2num([midnight, midnight + pd.Timedelta(days=1)]))
+    ax.xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 3)))  # type: ignore[no-untyped-call]
+    end = float(_date2num([midnight + pd.Timedelta(days=1)])[0])
+
+    def label(x: float, pos: int | None = None) -> str:
+        if abs(x - end) < 1e-6:
+            return "24:00"
+        return str(mdates.num2date(x).strftime("%H:%M"))  # type: ignore[no-untyped-call]
+
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
 
 
 def _date2num(values: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -96,7 +128,7 @@ def _date_range_label(dates: pd.Series) -> str:
 
 # --- heart rate ---------------------------------------------------------------------------------
 
-_HR_COLUMNS = ("time", "local_time", "local_date", "bpm", "utc_offset")
+_HR_COLUMNS = ("time", "local_time", "local_date", "bpm", "utc_offset_s")
 
 
 def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Figure:
@@ -109,9 +141,7 @@ def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Fi
     _require(hr, what, _HR_COLUMNS, hint)
     df = hr[hr["local_date"] == midnight].sort_values("time")
     _require(df, what, _HR_COLUMNS, hint)
-    breaks = (df["time"].diff() > GAP) | (
-        df["utc_offset"].diff().fillna(pd.Timedelta(0)) != pd.Timedelta(0)
-    )
+    breaks = (df["time"].diff() > GAP) | (df["utc_offset_s"].diff().fillna(0) != 0)
     x, bpm = df["local_time"].to_numpy(), _floats(df["bpm"])
     fig, ax = _axes()
     ax.plot(
@@ -121,12 +151,30 @@ def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Fi
         mean = pd.Series(bpm, index=df["time"]).rolling("5min").mean().to_numpy()
         ax.plot(*_break_at(x, mean, breaks.to_numpy()), color=HR_COLOUR, lw=1.5, label="5-min mean")
         ax.legend(loc="upper right")
-    ax.set_xlim(*_date2num([midnight, midnight + pd.Timedelta(days=1)]))
-    _date_axis(ax)
+    _mark_clock_changes(ax, df)
+    _clock_axis(ax, midnight)
     ax.set_title(f"Heart rate — {midnight:%A}, {_day(midnight)}")
     ax.set_xlabel("local time")
     ax.set_ylabel("heart rate (bpm)")
     return fig
+
+
+def _mark_clock_changes(ax: Axes, day: pd.DataFrame) -> None:
+    """Shade and name the wall-clock hour a DST change repeats (fall back) or skips (spring
+    forward), so a doubled or missing stretch of the line is explained on the figure."""
+    offsets = day["utc_offset_s"].to_numpy()
+    local = day["local_time"].reset_index(drop=True)
+    for i in np.flatnonzero(offsets[1:] != offsets[:-1]) + 1:
+        shift = pd.Timedelta(seconds=int(offsets[i] - offsets[i - 1]))
+        if shift < pd.Timedelta(0):  # clocks went back: [at, at - shift) happened twice
+            start, end = local[i], local[i] - shift
+            text = f"clocks went back: {start:%H:%M}–{end:%H:%M} shown twice"
+        else:
+            start, end = local[i] - shift, local[i]
+            text = f"clocks went forward: {start:%H:%M}–{end:%H:%M} skipped"
+        lo, hi = _date2num([start, end])
+        ax.axvspan(lo, hi, color="0.85", alpha=0.6, lw=0, label="_clock change")
+        ax.text(hi, 0.02, f" {text}", transform=ax.get_xaxis_transform(), fontsize="small")
 
 
 def hourly_means(hr: pd.DataFrame, days: int = 7) -> pd.DataFrame:
@@ -141,23 +189,27 @@ def hourly_means(hr: pd.DataFrame, days: int = 7) -> pd.DataFrame:
 
 
 def heart_rate_by_hour(hr: pd.DataFrame, days: int = 7) -> Figure:
-    """Mean heart rate by local hour: a thin line per day, the mean across days and ±1 sd."""
+    """Mean heart rate by local hour across the last ``days`` days, with a ±1 sd band showing
+    how much the days differ."""
     table = hourly_means(hr, days)
     hours = np.arange(24)
     mean, sd = table.mean(), table.std()
     fig, ax = _axes()
-    shades = np.linspace(0.75, 0.35, len(table))  # older days lighter
-    for shade, date, row in zip(
-        shades, pd.DatetimeIndex(table.index), table.to_numpy(), strict=True
-    ):
-        ax.plot(hours, row, lw=0.8, color=str(shade), label=f"{date:%a} {date.day} {date:%b}")
     if len(table) > 1:
         lo, hi = (mean - sd).to_numpy(), (mean + sd).to_numpy()
-        ax.fill_between(hours, lo, hi, color=HR_COLOUR, alpha=0.15, lw=0, label="±1 sd")
-    ax.plot(hours, mean.to_numpy(), color=HR_COLOUR, lw=2.5, label=f"mean of {len(table)} days")
+        ax.fill_between(hours, lo, hi, color=HR_COLOUR, alpha=0.2, lw=0, label="±1 sd across days")
+    ax.plot(
+        hours,
+        mean.to_numpy(),
+        color=HR_COLOUR,
+        lw=2.5,
+        marker="o",
+        ms=3,
+        label=f"mean of {len(table)} days",
+    )
     ax.set_xticks(hours)
     ax.set_xlim(-0.5, 23.5)
-    ax.legend(loc="upper left", fontsize="small", ncol=2)
+    ax.legend(loc="upper left", fontsize="small")
     ax.set_title(f"Heart rate by hour of day — {_date_range_label(pd.Series(table.index))}")
     ax.set_xlabel("hour of day (local time)")
     ax.set_ylabel("mean heart rate (bpm)")
@@ -178,7 +230,7 @@ def resting_heart_rate(rhr: pd.DataFrame) -> Figure:
         x, daily.to_numpy(), color=HR_COLOUR, lw=0.8, alpha=0.6, marker="o", ms=3, label="daily"
     )
     ax.plot(x, rolling.to_numpy(), color=HR_COLOUR, lw=2.2, label="7-day mean")
-    _date_axis(ax)
+    _date_axis(ax, daily.index[0], daily.index[-1])
     ax.legend(loc="upper right")
     ax.set_title(f"Resting heart rate — {_date_range_label(daily.index.to_series())}")
     ax.set_xlabel("date")
@@ -206,22 +258,22 @@ def _bins(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 def sleep_histograms(sleep: pd.DataFrame) -> Figure:
     """Overlaid histograms of minutes asleep and time in bed per night, on the same bins."""
-    df = _nights(sleep, ("minutes_asleep", "time_in_bed_min"))
-    asleep, in_bed = df["minutes_asleep"].dropna(), df["time_in_bed_min"].dropna()
+    df = _nights(sleep, ("minutes_asleep", "minutes_in_bed"))
+    asleep, in_bed = df["minutes_asleep"].dropna(), df["minutes_in_bed"].dropna()
     if asleep.empty and in_bed.empty:
-        raise ValueError(f"no sleep durations (minutes_asleep / time_in_bed_min); {_SYNC_HINT}")
+        raise ValueError(f"no sleep durations (minutes_asleep / minutes_in_bed); {_SYNC_HINT}")
     bins = _bins(np.concatenate([asleep.to_numpy(), in_bed.to_numpy()]))
     fig, ax = _axes()
     for values, colour, label in (
         (in_bed, IN_BED_COLOUR, "time in bed"),
         (asleep, ASLEEP_COLOUR, "asleep"),
     ):
-        ax.hist(
+        ax.hist(  # outlines, not translucent fills: overlaps would make a third colour
             values.to_numpy(),
             bins=bins.tolist(),
+            histtype="step",
             color=colour,
-            alpha=0.5,
-            edgecolor="white",
+            lw=2,
             label=label,
         )
         if len(values):
@@ -239,10 +291,10 @@ def sleep_histograms(sleep: pd.DataFrame) -> Figure:
 
 def sleep_scatter(sleep: pd.DataFrame) -> Figure:
     """Time in bed (x) against minutes asleep (y) per night, with the 1:1 line."""
-    df = _nights(sleep, ("time_in_bed_min", "minutes_asleep")).dropna()
+    df = _nights(sleep, ("minutes_in_bed", "minutes_asleep")).dropna()
     if df.empty:
-        raise ValueError(f"no nights with both time_in_bed_min and minutes_asleep; {_SYNC_HINT}")
-    x, y = df["time_in_bed_min"].to_numpy(), df["minutes_asleep"].to_numpy()
+        raise ValueError(f"no nights with both minutes_in_bed and minutes_asleep; {_SYNC_HINT}")
+    x, y = df["minutes_in_bed"].to_numpy(), df["minutes_asleep"].to_numpy()
     lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
     pad = max(10.0, 0.05 * (hi - lo))
     lims = (lo - pad, hi + pad)
@@ -261,7 +313,7 @@ def sleep_scatter(sleep: pd.DataFrame) -> Figure:
 
 def sleep_stages(sleep: pd.DataFrame) -> Figure:
     """Stacked deep / light / REM / wake minutes per night (missing stages count as 0)."""
-    columns = [f"{stage}_min" for stage in STAGE_COLOURS]
+    columns = [STAGE_COLUMNS[stage] for stage in STAGE_COLOURS]
     df = _nights(sleep, columns)
     if df[columns].isna().all().all():
         raise ValueError(
@@ -282,7 +334,7 @@ def sleep_stages(sleep: pd.DataFrame) -> Figure:
             label=STAGE_LABELS[stage],
         )
         bottom = bottom + heights
-    _date_axis(ax)
+    _date_axis(ax, per_night.index[0], per_night.index[-1])
     ax.legend(loc="upper left", ncol=4, fontsize="small")
     ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.15)  # headroom for the legend
     ax.set_title(f"Sleep stages per night — {_date_range_label(per_night.index.to_series())}")
@@ -319,10 +371,38 @@ PLOTS: dict[str, PlotSpec] = {
 }
 
 
+def check_out_dir(out_dir: Path) -> Path:
+    """Create ``out_dir`` if needed and prove a file can be written there; a ConfigError naming
+    it otherwise (an existing file, a read-only directory), before any figure is drawn."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file; give a directory for the figures")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write figures to {out_dir} ({exc.strerror or exc}); pick another --out"
+        ) from None
+    return out_dir
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 def save(
     fig: Figure, out_dir: Path, name: str, formats: Sequence[str] = ("png", "svg")
 ) -> list[Path]:
-    """Write ``<out_dir>/<name>.<fmt>`` per format, atomically (temp file, then ``os.replace``)."""
+    """Write ``<out_dir>/<name>.<fmt>`` per format, atomically (temp file, then ``os.replace``).
+
+    The files get the mode a plain ``open()`` would give them (``0o666`` less the umask): figures
+    are for sharing, unlike the vault's secrets.
+    """
     if not name or Path(name).name != name:
         raise ValueError(f"plot file name must be a bare name, not {name!r}")
     supported = fig.canvas.get_supported_filetypes()
@@ -331,13 +411,14 @@ def save(
         raise ValueError(
             f"unknown image format(s) {', '.join(unknown)}; use one of {', '.join(supported)}"
         )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_out_dir(out_dir)
+    mode = 0o666 & ~_umask()
     paths = []
     for fmt in formats:
         target = out_dir / f"{name}.{fmt}"
         fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=f".{fmt}.tmp")
         try:
+            os.fchmod(fd, mode)  # mkstemp makes 0600
             with os.fdopen(fd, "wb") as fh:
                 fig.savefig(fh, format=fmt, dpi=150)
                 fh.flush()

@@ -24,6 +24,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +46,7 @@ VAULT_FILE = "vault.duckdb"
 SCHEMA_VERSION = 2
 CODEC = "zstd"
 MEMORY_LIMIT = "1GB"  # DuckDB's own buffer; spills to disk beyond it
+LOCK_WAIT_S = 30.0  # how long opening waits for another process to let go of the file
 
 _META_DDL = """
 CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -83,8 +87,23 @@ def _ddl(table: Table) -> str:
 class Store:
     """An open vault file. Use as a context manager; one writer at a time."""
 
-    def __init__(self, directory: Path, *, read_only: bool = False, create: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        read_only: bool = False,
+        create: bool = True,
+        transient: bool = False,
+        wait: float = LOCK_WAIT_S,
+    ) -> None:
+        """Open (or create) the vault in ``directory``.
+
+        ``transient`` keeps the file open only while it is used — for each transaction or
+        read — so that readers in other processes (a notebook beside a running sync) get in
+        between. Opening waits up to ``wait`` seconds while another process holds the file.
+        """
         self.path = Path(directory) / VAULT_FILE
+        self.read_only, self.transient, self.wait = read_only, transient, wait
         if not self.path.exists() and (read_only or not create):
             raise VaultError(
                 f"No vault at {self.path}; sign in with `fitvault auth --vault {directory}` "
@@ -92,32 +111,23 @@ class Store:
             )
         if not read_only:
             _private_dir(self.path.parent)
-        try:
-            self.con = duckdb.connect(
-                str(self.path),
-                read_only=read_only,
-                # A new file in the format DuckDB 1.x reads too (fitvault.views).
-                config={
-                    "memory_limit": MEMORY_LIMIT,
-                    "storage_compatibility_version": views.STORAGE_VERSION,
-                },
-            )
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise VaultLocked(
-                    f"{self.path} is in use by another process ({exc}). Wait for it to finish, "
-                    "or close the notebook that has it open, then try again."
-                ) from exc
-            raise VaultError(f"Cannot open {self.path}: {exc}") from exc
-        except duckdb.Error as exc:
-            raise VaultError(f"Cannot open {self.path}: {exc}") from exc
-        self.con.execute("SET TimeZone = 'UTC'")
-        if not read_only:
-            _private_file(self.path)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.RLock()  # one user of the connection at a time (sync threads)
+        self._depth = 0
         self._coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self._pending_coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
-        if not read_only:
-            self._ensure_schema()
+        with self._translate("opening the vault"):
+            if not read_only:
+                _private_file(self.path)
+                self._ensure_schema()
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = _connect(self.path, self.read_only, self.wait)
+            if not self.read_only:
+                _private_file(self.path)
+        return self._con
 
     def __enter__(self) -> Store:
         return self
@@ -126,7 +136,10 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
 
     def _ensure_schema(self) -> None:
         """Create or migrate the schema, in one transaction."""
@@ -171,10 +184,17 @@ class Store:
 
     @contextlib.contextmanager
     def _translate(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except duckdb.Error as exc:
-            raise VaultError(f"{self.path}: failed while {doing}: {exc}") from exc
+        """Translate DuckDB errors; a transient store lets go of the file when done."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            except duckdb.Error as exc:
+                raise VaultError(f"{self.path}: failed while {doing}: {exc}") from exc
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self.transient:
+                    self.close()
 
     @contextlib.contextmanager
     def transaction(self, doing: str) -> Iterator[None]:
@@ -431,6 +451,57 @@ class Store:
     def clear_tables(self) -> None:
         for table in catalog.TABLES.values():
             self.con.execute(f"DELETE FROM {table.name}")
+
+
+def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting while another process holds it (a sync commits in moments)."""
+    deadline = time.monotonic() + wait
+    pause = 0.02
+    while True:
+        try:
+            con = duckdb.connect(
+                str(path),
+                read_only=read_only,
+                # A new file in the format DuckDB 1.x reads too (fitvault.views).
+                config={
+                    "memory_limit": MEMORY_LIMIT,
+                    "storage_compatibility_version": views.STORAGE_VERSION,
+                },
+            )
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise VaultError(f"Cannot open {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise VaultLocked(_locked_message(path, str(exc), wait)) from None
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.5)
+            continue
+        except duckdb.Error as exc:
+            raise VaultError(f"Cannot open {path}: {exc}") from exc
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+
+def _locked_message(path: Path, error: str, waited: float) -> str:
+    """Who holds the vault, in words, and what to do (never DuckDB's own advice)."""
+    m = re.search(r"PID (\d+)", error)
+    holder = "another process"
+    if m:
+        pid = int(m.group(1))
+        holder = f"process {pid}"
+        with contextlib.suppress(OSError):
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            cmd = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+            if "fitvault" in cmd and " sync" in cmd:
+                holder = f"a running `fitvault sync` (process {pid})"
+            elif "fitvault" in cmd:
+                holder = f"fitvault (process {pid}: {cmd[:80]})"
+            else:
+                holder = f"another program (process {pid}: {cmd[:80]}), e.g. a notebook"
+    return (
+        f"{path} is held by {holder}; waited {waited:.0f} s. Let it finish, or close the "
+        "connection that program holds (in a notebook: con.close()), then run the command again."
+    )
 
 
 def _first(rows: list[Any]) -> Any:

@@ -211,8 +211,14 @@ class SyncReport:
     points: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     windows: dict[str, list[Window]] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # type → why (refused or not granted)
+    refused: dict[str, str] = field(default_factory=dict)  # the API said no: a partial sync
+    added: dict[str, int] = field(default_factory=dict)  # net new rows in the type's table
     seconds: float = 0.0
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.refused)
 
 
 ProgressFn = Callable[[SyncProgress], None]
@@ -364,14 +370,23 @@ class Syncer:
                     raise  # the server or the quota, not this type: the others would fail too
                 except (ApiError, DataError) as exc:
                     # Per-type isolation: what was saved stays; the other types go on.
-                    report.skipped[dtype.name] = str(exc)
+                    report.skipped[dtype.name] = report.refused[dtype.name] = str(exc)
                     self._writer.reset()
                     self.progress(SyncProgress(dtype.name, 1.0, 0, 0, 0, finished=True))
         finally:
             self._worker.shutdown(wait=True)
             self._writer.close()
+        outcomes = {
+            t.name: (
+                {"outcome": "skipped", "reason": report.skipped[t.name]}
+                if t.name in report.skipped
+                else {"outcome": "complete", "rows_added": report.added.get(t.name, 0)}
+            )
+            for t in types or catalog.STORED_TYPES
+        }
         self.store.set_meta(
-            "last_sync", {"at": self.clock().isoformat(), "requests": self.client.requests}
+            "last_sync",
+            {"at": self.clock().isoformat(), "requests": self.client.requests, "types": outcomes},
         )
         report.requests = self.client.requests
         report.rows = {t: self.store.count(t) for t in catalog.TABLES}
@@ -389,6 +404,14 @@ class Syncer:
         )
 
     async def _sync_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
+        main = dtype.tables[0].name
+        before = self.store.count(main)
+        try:
+            await self._walk_type(dtype, span, report)
+        finally:
+            report.added[dtype.name] = self.store.count(main) - before
+
+    async def _walk_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
         windows = self.windows(dtype, span)
         report.windows[dtype.name] = windows
         walk = TypeWalk(dtype, windows, self.client.requests, span.stale_from(dtype, self.lag))

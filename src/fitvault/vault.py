@@ -24,7 +24,16 @@ from fitvault import catalog, frames
 from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
-from fitvault.auth import Account, Opener, TokenManager, TokenStore, authorize, browser_opener
+from fitvault.auth import (
+    Account,
+    Opener,
+    TokenManager,
+    TokenStore,
+    account_for,
+    authorize,
+    browser_opener,
+    check_writable,
+)
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
 from fitvault.normalise.google_health import normalise
@@ -92,8 +101,12 @@ class Vault:
         return f"Vault({str(self.directory)!r})"
 
     @contextlib.contextmanager
-    def store(self, *, read_only: bool = False, create: bool = True) -> Iterator[Store]:
-        with Store(self.directory, read_only=read_only, create=create) as store:
+    def store(
+        self, *, read_only: bool = False, create: bool = True, transient: bool = False
+    ) -> Iterator[Store]:
+        with Store(
+            self.directory, read_only=read_only, create=create, transient=transient
+        ) as store:
             yield store
 
     # --- getting data in ----------------------------------------------------------------
@@ -108,20 +121,16 @@ class Vault:
         show_url: Callable[[str], None] | None = None,
         timeout: float = 300.0,
         transport: httpx2.AsyncBaseTransport | None = None,
+        redirect_port: int = 0,
     ) -> dict[str, Any]:
-        """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault."""
+        """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault.
+
+        The vault directory is checked to be writable before anyone is sent to a consent page.
+        """
         scopes = catalog.scopes_for(parse_types(types))
-        if server:
-            account = Account.for_server(server, scopes)
-        elif client_secrets:
-            account = Account.from_client_secrets(Path(client_secrets), scopes)
-        else:
-            raise ConfigError(
-                "Signing in to Google needs an OAuth client: pass --client-secrets "
-                "client_secret.json (a 'Desktop app' client from Google Cloud Console), or "
-                "--server URL for a local simulator."
-            )
-        self.directory.mkdir(parents=True, exist_ok=True)
+        secrets = Path(client_secrets) if client_secrets else None
+        account = account_for(scopes, server=server, client_secrets=secrets)
+        check_writable(self.directory)
         coro = authorize(
             account,
             self.directory,
@@ -129,6 +138,7 @@ class Vault:
             show_url=show_url,
             timeout=timeout,
             transport=transport,
+            redirect_port=redirect_port,
         )
         token = run(coro)
         return {"scopes": token.get("scope", "").split()}
@@ -185,7 +195,8 @@ class Vault:
         async with ApiClient(
             account.api_base, tokens, transport=transport, per_minute=per_minute
         ) as client:
-            with self.store() as store:
+            # Transient: the file is held only while a batch commits, so notebooks can read.
+            with self.store(transient=True) as store:
                 kwargs: dict[str, Any] = {
                     "progress": progress,
                     "max_window": max_window,
@@ -311,6 +322,20 @@ class Vault:
     def exercise(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
         """One row per workout, with its metrics summary."""
         return self.frame("exercise", start, end)  # type: ignore[no-any-return]
+
+    def wear_time(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
+        """Minutes worn per local day, from heart-rate presence (derived; see attrs)."""
+        from fitvault import derived
+
+        return self._frame(derived.wear_time, start, end)
+
+    def heart_rate_zone_minutes(
+        self, start: frames.TimeArg = None, end: frames.TimeArg = None
+    ) -> pd.DataFrame:
+        """Minutes per heart-rate zone per local day, from intraday heart rate (derived)."""
+        from fitvault import derived
+
+        return self._frame(derived.zone_minutes, start, end)
 
     def heart_rate(
         self, start: frames.TimeArg = None, end: frames.TimeArg = None, *, tz: str | None = None

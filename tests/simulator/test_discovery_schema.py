@@ -16,6 +16,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from fitvault import catalog
 from fitvault.simulator.world import World
 
 googleapiclient = pytest.importorskip("googleapiclient", reason="google-api-python-client absent")
@@ -305,3 +306,68 @@ def test_list_query_parameters_are_the_documented_ones(
         assert_valid(doc, second.json(), response_schema(m))
         bogus = call(api, m, parent, params=params | {"dataSourceFamily": family + "-x"})
         assert bogus.status_code == 400, "dataSourceFamily is read, not ignored"
+
+
+LISTABLE = [t for t in catalog.STORED_TYPES if t.list and t.name not in ("sleep", "heart-rate")]
+
+
+@pytest.mark.parametrize("dtype", LISTABLE, ids=lambda t: t.name)
+def test_every_type_lists_and_reconciles_per_the_discovery_schema(
+    doc: dict[str, Any], api: httpx2.Client, dtype: catalog.DataType
+) -> None:
+    """Every page of a full list (and reconcile) walk of each type holds only documented fields."""
+    verbs = ["list"] + (["reconcile"] if catalog.Op.RECONCILE in dtype.ops else [])
+    for verb in verbs:
+        m = method(doc, POINTS + verb)
+        pages = walk(api, m, dtype.name, params={"pageSize": str(min(dtype.page_cap, 5000))})
+        envelope = {"name", "dataSource"} if verb == "list" else {"dataPointName"}
+        for page in pages:
+            assert_valid(doc, page, response_schema(m))
+            for point in page.get("dataPoints", []):
+                assert set(point) - envelope == {dtype.camel}, "exactly one union member"
+
+
+ROLLUPS = [
+    (verb, t)
+    for t in catalog.STORED_TYPES
+    for verb, op in (("rollUp", catalog.Op.ROLLUP), ("dailyRollUp", catalog.Op.DAILY_ROLLUP))
+    if op in t.ops
+]
+
+
+@pytest.mark.parametrize(("verb", "dtype"), ROLLUPS, ids=lambda x: getattr(x, "name", x))
+def test_every_rollup_matches_the_discovery_schema(
+    doc: dict[str, Any], api: httpx2.Client, world: World, verb: str, dtype: catalog.DataType
+) -> None:
+    """rollUp (hours) and dailyRollUp (days) of every type: documented request and answer."""
+    m = method(doc, POINTS + verb)
+    body = rollup_body(verb, world)
+    pages = walk(api, m, dtype.name, json=body)
+    for page in pages:
+        assert_valid(doc, page, response_schema(m))
+        for point in page.get("rollupDataPoints", []):
+            assert dtype.camel in point
+
+
+def test_paired_devices_and_irn_profile_match_the_discovery_schema(
+    doc: dict[str, Any], api: httpx2.Client, world: World
+) -> None:
+    """pairedDevices list/get (a watch and a scale, not the phone) and getIrnProfile."""
+    m = method(doc, "users.pairedDevices.list")
+    resp = call(api, m, {"parent": "users/me"})
+    assert resp.status_code == 200, resp.text
+    assert_valid(doc, resp.json(), response_schema(m))
+    found = resp.json()["pairedDevices"]
+    assert [d["deviceType"] for d in found] == ["TRACKER", "SCALE"]
+    assert found[0]["deviceVersion"] == world.person.device
+    small = call(api, m, {"parent": "users/me"}, params={"pageSize": 1}).json()
+    assert len(small["pairedDevices"]) == 1
+    assert small["nextPageToken"]
+    get = method(doc, "users.pairedDevices.get")
+    one = call(api, get, {"name": found[1]["name"]})
+    assert one.status_code == 200, one.text
+    assert one.json() == found[1]
+    irn = method(doc, "users.getIrnProfile")
+    resp = call(api, irn, {"name": "users/me/irnProfile"})
+    assert resp.status_code == 200, resp.text
+    assert_valid(doc, resp.json(), response_schema(irn))

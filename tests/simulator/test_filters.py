@@ -111,3 +111,33 @@ def test_daily_member_takes_dates() -> None:
     """Daily types filter on a civil date."""
     f = parse('daily_resting_heart_rate.date >= "2026-11-01"', RHR)
     assert bounds(f.groups[0]) == (dt.date(2026, 11, 1), None)
+
+
+def test_ecg_accepts_only_a_lower_bound_on_start_time() -> None:
+    """electrocardiogram: `interval.start_time >=` parses; `<` and civil members are refused."""
+    ecg = catalog.get("electrocardiogram")
+    parse('electrocardiogram.interval.start_time >= "2026-11-01T00:00:00Z"', ecg)
+    for text, reason in [
+        (
+            'electrocardiogram.interval.start_time < "2026-11-01T00:00:00Z"',
+            "INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARATOR",
+        ),
+        (
+            'electrocardiogram.interval.civil_start_time >= "2026-11-01"',
+            "INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER",
+        ),
+    ]:
+        with pytest.raises(FilterError) as err:
+            parse(text, ecg)
+        assert err.value.reasons == [reason]
+
+
+@pytest.mark.parametrize("dtype", [t for t in catalog.STORED_TYPES if t.list], ids=lambda t: t.name)
+def test_every_listable_type_accepts_its_catalog_filter_member(dtype: catalog.DataType) -> None:
+    """The member the catalog says a sync window filters on is accepted for every type."""
+    literal = {
+        catalog.Axis.DATE: "2026-11-01",
+        catalog.Axis.CIVIL: "2026-11-01T00:00:00",
+        catalog.Axis.PHYSICAL: "2026-11-01T00:00:00Z",
+    }[dtype.axis]
+    parse(f'{dtype.filter_member} >= "{literal}"', dtype)

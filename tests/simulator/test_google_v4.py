@@ -11,7 +11,7 @@ import pytest
 
 from fitvault.simulator.app import Simulator, create_app
 from fitvault.simulator.server import serve_in_thread
-from fitvault.simulator.world import World
+from fitvault.simulator.world import World, reconciled
 from tests.conftest import NOW, FakeClock
 from tests.simulator.helpers import READ_SCOPES, token_response
 
@@ -190,10 +190,10 @@ def test_get_sleep_by_id_and_unknown_id(api: httpx2.Client, world: World) -> Non
 
 
 def _local_day_sums(world: World) -> dict[dt.date, int]:
-    st = world.steps()
-    days = (st.start + st.offset_s) // 86_400
+    st = reconciled(world.records("steps"))  # the watch, plus phone minutes it did not count
+    days = (st["start_time"] + st["utc_offset_s"]) // 86_400
     out: dict[dt.date, int] = {}
-    for d, c in zip(days.tolist(), st.count.tolist(), strict=True):
+    for d, c in zip(days.tolist(), st["count"].tolist(), strict=True):
         key = dt.date(1970, 1, 1) + dt.timedelta(days=d)
         out[key] = out.get(key, 0) + c
     return out
@@ -243,7 +243,9 @@ def test_rollup_buckets_truncate_the_last_window_and_omit_empty_ones(
         "rollupDataPoints"
     ]
     total = sum(int(p["steps"]["countSum"]) for p in points)
-    assert total == int(st.count[(st.start >= start) & (st.start < end)].sum())
+    rec = reconciled(world.records("steps"))
+    inside = (rec["start_time"] >= start) & (rec["start_time"] < end)
+    assert total == int(rec["count"][inside].sum())
     assert all(int(p["steps"]["countSum"]) > 0 for p in points)
     assert len(points) < 5 * 24 + 1  # nights and off-wrist hours are absent
 

@@ -216,7 +216,8 @@ def _rows(p: _Plan, points: list[Any]) -> dict[str, list[Any]]:
             for leaf, v in zip(p.point_leaves, values, strict=True):
                 cols[leaf.column].append(v)
             continue
-        for el in getattr(getattr(point, p.payload), p.explode) or ():
+        payload = getattr(point, p.payload)
+        for el in (getattr(payload, p.explode) if payload is not None else None) or ():
             for leaf, v in zip(p.point_leaves, values, strict=True):
                 cols[leaf.column].append(v)
             for leaf in p.element_leaves:

@@ -56,8 +56,10 @@ def allowed_members(dtype: DataType) -> dict[str, str]:
         return {"sample_time.physical_time": "physical", "sample_time.civil_time": "civil"}
     if dtype.kind is RecordKind.DAILY:
         return {"date": "date"}
-    if dtype.name == "sleep":
+    if dtype.filter_override:  # sleep: filtered on its end
         return {"interval.end_time": "physical", "interval.civil_end_time": "civil"}
+    if dtype.lower_bound_only:  # ECG: only `interval.start_time >=`
+        return {"interval.start_time": "physical"}
     if dtype.kind is RecordKind.SESSION:
         return {"interval.civil_start_time": "civil"}
     return {"interval.start_time": "physical", "interval.civil_start_time": "civil"}
@@ -154,7 +156,7 @@ def _restriction(
             f"Member '{member}' is not supported for filtering. (at line 1, column {col})"
         )
         return None
-    if op not in (">=", "<"):
+    if op not in (">=", "<") or (dtype.lower_bound_only and op != ">="):
         reasons.append("INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARATOR")
         violations.append(f"Comparator '{op}' is not supported. (at line 1, column {col})")
         return None

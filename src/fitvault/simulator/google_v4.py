@@ -24,7 +24,7 @@ from starlette.responses import Response
 from fitvault import catalog
 from fitvault._time import parse_duration_s, parse_rfc3339
 from fitvault.catalog import DataType
-from fitvault.simulator import v4_data
+from fitvault.simulator import devices, v4_data
 from fitvault.simulator.filters import FilterError, parse
 from fitvault.simulator.oauth import Grant, OAuthServer
 from fitvault.simulator.responses import (
@@ -42,19 +42,24 @@ _POINTS = re.compile(
     r"^/v4/users/(?P<user>[^/]+)/dataTypes/(?P<dtype>[^/:]+)/dataPoints"
     r"(?::(?P<verb>[A-Za-z]+)|/(?P<id>[^/:]+))?$"
 )
-_USER = re.compile(r"^/v4/users/(?P<user>[^/]+)/(?P<res>identity|profile|settings)$")
+_USER = re.compile(
+    r"^/v4/users/(?P<user>[^/]+)/(?P<res>identity|profile|settings|irnProfile|pairedDevices)"
+    r"(?:/(?P<device>[^/:]+))?$"
+)
 FAMILIES = ("all-sources", "google-wearables", "google-sources", "self-sources")
 HEART_RATE_DEFAULT_PAGE = 50  # measured: heart-rate pages without pageSize hold 50 points
 DEFAULT_PAGE = 1440
-ROLLUP_MAX_DAYS_SHORT = 14
-ROLLUP_MAX_DAYS = 90
-SHORT_ROLLUP_TYPES = (
-    "heart-rate",
-    "total-calories",
-    "active-minutes",
-    "calories-in-heart-rate-zone",
-)
-NO_DAILY_ROLLUP = ("daily-resting-heart-rate", "sleep", "exercise")
+ROLLUP_MAX_DAYS = 90  # when the catalog declares no maximum
+# Measured: dailyRollUp answers "not supported" for these, whatever discovery says (spec §1.6).
+NO_DAILY_ROLLUP = (
+    "basal-energy-burned", "activity-level", "heart-rate-variability", "oxygen-saturation",
+    "vo2-max", "daily-vo2-max", "daily-resting-heart-rate", "daily-heart-rate-zones",
+    "daily-heart-rate-variability", "daily-oxygen-saturation", "daily-respiratory-rate",
+    "daily-sleep-temperature-derivations", "exercise", "sleep", "electrocardiogram",
+    "irregular-rhythm-notification",
+)  # fmt: skip
+# Types whose reconciled stream differs from the list stream (a second device's points).
+RECONCILED_DIFFERS = ("steps",)
 
 
 class ApiFailure(Exception):
@@ -91,12 +96,16 @@ class HealthApi:
     quota: Quota
     account_linked: bool = True
     requests: int = 0
-    _collections: dict[str, Collection] = field(default_factory=dict)
+    _collections: dict[tuple[str, bool, bool], Collection] = field(default_factory=dict)
 
-    def collection(self, dtype: DataType) -> Collection:
-        if dtype.name not in self._collections:
-            self._collections[dtype.name] = v4_data.collection(self.world, dtype)
-        return self._collections[dtype.name]
+    def collection(
+        self, dtype: DataType, reconciled: bool = False, wearables: bool = False
+    ) -> Collection:
+        """Cached per (type, reconciled stream?, google-wearables only?)."""
+        key = (dtype.name, reconciled and dtype.name in RECONCILED_DIFFERS, wearables)
+        if key not in self._collections:
+            self._collections[key] = v4_data.collection(self.world, dtype, key[1], wearables)
+        return self._collections[key]
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path
@@ -109,6 +118,10 @@ class HealthApi:
             if points:
                 return await self._points(request, grant, points.groupdict())
             assert user_res is not None
+            if user_res["res"] in ("irnProfile", "pairedDevices"):
+                return self._devices(request, grant, user_res.groupdict())
+            if user_res["device"] is not None:
+                return html_404(path)
             return self._user_resource(request, grant, user_res["user"], user_res["res"])
         except ApiFailure as failure:
             return failure.response
@@ -214,6 +227,36 @@ class HealthApi:
             }
         )
 
+    def _devices(self, request: Request, grant: Grant, m: dict[str, Any]) -> Response:
+        """pairedDevices list/get (settings scope) and getIrnProfile (irn scope)."""
+        if request.method != "GET" or (m["res"] == "irnProfile" and m["device"] is not None):
+            raise ApiFailure(
+                invalid_argument("Your client has issued a malformed or illegal request.")
+            )
+        self._check_user(m["user"], grant)
+        if m["res"] == "irnProfile":
+            self._require_scope(grant, "irn")
+            return json_response(devices.irn_profile(self.world))
+        self._require_scope(grant, "settings")
+        found = devices.paired_devices(self.world, self.oauth.clock())
+        if m["device"] is not None:
+            for device in found:
+                if device["name"].rsplit("/", 1)[1] == m["device"]:
+                    return json_response(device)
+            raise ApiFailure(_not_found())
+        size = min(max(int(request.query_params.get("pageSize") or 5), 1), 100)
+        bind = v4_data.binding("pairedDevices", size)
+        start = 0
+        if request.query_params.get("pageToken"):
+            try:
+                start = v4_data.read_token(request.query_params["pageToken"], bind)
+            except ValueError as exc:
+                raise ApiFailure(invalid_argument(f"Invalid page token: {exc}.")) from exc
+        out: dict[str, Any] = {"pairedDevices": found[start : start + size]}
+        if start + size < len(found):
+            out["nextPageToken"] = v4_data.make_token(start + size, bind)
+        return json_response(out)
+
     # --- dataPoints -----------------------------------------------------------------------
 
     async def _points(self, request: Request, grant: Grant, m: dict[str, Any]) -> Response:
@@ -251,20 +294,16 @@ class HealthApi:
             for i, s in enumerate(self.world.sleep()):
                 if str(s.id) == point_id:
                     return raw_json(col.render(np.array([i]), False)[0].encode())
-        raise ApiFailure(
-            status_error(
-                404,
-                "NOT_FOUND",
-                "The requested resource was not found. Please refer to the Google Health API "
-                "developer documentation for guidance and support.",
-                reason="RESOURCE_NOT_FOUND",
-            )
-        )
+        elif col.ids is not None and point_id in col.ids:
+            return raw_json(col.render(np.array([col.ids[point_id]]), False)[0].encode())
+        raise ApiFailure(_not_found())
 
     def _list(self, request: Request, dtype: DataType, *, reconciled: bool) -> Response:
         q = request.query_params
         if not dtype.list:
             raise ApiFailure(invalid_argument(f"List is not supported for data type {dtype.name}"))
+        if reconciled and catalog.Op.RECONCILE not in dtype.ops:
+            raise ApiFailure(invalid_argument("Request contains an invalid argument."))
         family = q.get("dataSourceFamily")
         if family is not None:
             _check_family(dtype, family, reconciled)
@@ -286,7 +325,8 @@ class HealthApi:
                 raise ApiFailure(invalid_argument(f"Invalid page token: {exc}.")) from exc
         if family is not None and family.endswith("/self-sources"):
             return raw_json(b"{}")  # this client wrote nothing
-        col = self.collection(dtype)
+        wearables = family is not None and family.endswith("/google-wearables")
+        col = self.collection(dtype, reconciled, wearables)
         idx, nxt = v4_data.select(col, flt, page_size, cursor)
         token = v4_data.make_token(nxt, bind) if nxt is not None else None
         return raw_json(v4_data.page_body(col.render(idx, reconciled), token))
@@ -305,9 +345,10 @@ class HealthApi:
             raise ApiFailure(invalid_argument(f"Invalid rollUp request: {exc}")) from exc
         if window < 1 or end <= start:
             raise ApiFailure(invalid_argument("Invalid data point filter: INVALID_TIME_RANGE"))
-        _check_range_days(dtype, (end - start).total_seconds() / 86_400)
+        _check_range_days(dtype, catalog.Op.ROLLUP, (end - start).total_seconds() / 86_400)
+        wearables = _wearables_only(body, dtype)
         points = v4_data.rollup(
-            self.world, dtype, int(start.timestamp()), int(end.timestamp()), window
+            self.world, dtype, int(start.timestamp()), int(end.timestamp()), window, wearables
         )
         return _rollup_page(_in_family(points, body, dtype), body, dtype)
 
@@ -325,9 +366,20 @@ class HealthApi:
             raise ApiFailure(invalid_argument(f"Invalid dailyRollUp request: {exc}")) from exc
         if end <= first or days < 1:
             raise ApiFailure(invalid_argument("Invalid data point filter: INVALID_TIME_RANGE"))
-        _check_range_days(dtype, (end - first).days)
-        points = v4_data.daily_rollup(self.world, dtype, first, end, days)
+        _check_range_days(dtype, catalog.Op.DAILY_ROLLUP, (end - first).days)
+        wearables = _wearables_only(body, dtype)
+        points = v4_data.daily_rollup(self.world, dtype, first, end, days, wearables)
         return _rollup_page(_in_family(points, body, dtype), body, dtype)
+
+
+def _not_found() -> Response:
+    return status_error(
+        404,
+        "NOT_FOUND",
+        "The requested resource was not found. Please refer to the Google Health API "
+        "developer documentation for guidance and support.",
+        reason="RESOURCE_NOT_FOUND",
+    )
 
 
 def _quota_exceeded(wait: int, limit: int) -> Response:
@@ -365,6 +417,14 @@ def _check_family(dtype: DataType, family: str, reconciled: bool) -> None:
         raise ApiFailure(invalid_argument("Data family is missing or is not supported"))
 
 
+def _wearables_only(body: dict[str, Any], dtype: DataType) -> bool:
+    family = body.get("dataSourceFamily")
+    if family is None:
+        return False
+    _check_family(dtype, str(family), reconciled=True)
+    return str(family).endswith("/google-wearables")
+
+
 def _in_family(points: list[Any], body: dict[str, Any], dtype: DataType) -> list[Any]:
     """Roll-ups honour ``dataSourceFamily`` like list does; this client wrote nothing."""
     family = body.get("dataSourceFamily")
@@ -390,12 +450,12 @@ def _page_size(dtype: DataType, raw: str | None) -> int:
     if size < 0:
         raise ApiFailure(invalid_argument("page_size must not be negative"))
     if size == 0:
-        size = DEFAULT_PAGE
+        size = min(DEFAULT_PAGE, dtype.max_page_size)
     return min(size, dtype.page_cap)
 
 
-def _check_range_days(dtype: DataType, days: float) -> None:
-    limit = ROLLUP_MAX_DAYS_SHORT if dtype.name in SHORT_ROLLUP_TYPES else ROLLUP_MAX_DAYS
+def _check_range_days(dtype: DataType, op: catalog.Op, days: float) -> None:
+    limit = dtype.max_range_days(op) or ROLLUP_MAX_DAYS
     if days > limit:
         raise ApiFailure(
             invalid_argument(f"The range must not exceed {limit} days for data type {dtype.name}.")

@@ -22,9 +22,12 @@ import numpy as np
 
 from fitvault._time import format_duration
 from fitvault.catalog import DataType, RecordKind
+from fitvault.simulator import render, rollups
 from fitvault.simulator.filters import Filter, bounds
 from fitvault.simulator.model import I64, SleepSession
 from fitvault.simulator.world import World
+from fitvault.simulator.world import reconciled as reconciled_stream
+from fitvault.simulator.world._base import WATCH, take
 
 DAY = 86_400
 MAX_OFFSET = 14 * 3600  # civil bounds may sit this far from physical ones
@@ -74,6 +77,8 @@ class Collection:
     render: Callable[[np.ndarray, bool], list[str]]  # indices (newest first), reconciled?
     scan_limit: int  # how much of the order axis one request examines
     lower_slack: int = 0  # order may precede phys by up to this much (sessions)
+    ties: int = 1  # order = axis value × ties + rank among points at the same instant
+    ids: dict[str, int] | None = None  # point id → index, for identifiable types
 
 
 def _source_json(device: str, method: str) -> str:
@@ -101,28 +106,6 @@ def heart_rate_collection(world: World, dtype: DataType) -> Collection:
 
     local = t + off
     return Collection(dtype, t, t, local, render, scan_limit=DAY // 2)
-
-
-def steps_collection(world: World, dtype: DataType) -> Collection:
-    st = world.steps()
-    start, count, off = st.start, st.count, st.offset_s
-    source = _source_json(world.person.device, "PASSIVELY_MEASURED")
-
-    def render(idx: np.ndarray, reconciled: bool) -> list[str]:
-        head = "{" if reconciled else "{" + source + ","
-        s = start[idx]
-        out = []
-        for a, b, s_i, c, o in zip(
-            iso(s), iso(s + 60), s.tolist(), count[idx].tolist(), off[idx].tolist(), strict=True
-        ):
-            out.append(
-                f'{head}"steps":{{"interval":{{"startTime":"{a}","startUtcOffset":"{o}s",'
-                f'"endTime":"{b}","endUtcOffset":"{o}s","civilStartTime":{civil_json(s_i, o)},'
-                f'"civilEndTime":{civil_json(s_i + 60, o)}}},"count":"{c}"}}}}'
-            )
-        return out
-
-    return Collection(dtype, start, start, start + off, render, scan_limit=31 * DAY)
 
 
 def _stage_json(start: int, end: int, off: int, stage: str, stamp: str | None) -> dict[str, Any]:
@@ -223,31 +206,29 @@ def sleep_collection(world: World, dtype: DataType) -> Collection:
     )
 
 
-def rhr_collection(world: World, dtype: DataType) -> Collection:
-    values = world.resting_heart_rate()
-    days = np.array([(v.date - dt.date(1970, 1, 1)).days for v in values], dtype=np.int64)
-
-    def render(idx: np.ndarray, reconciled: bool) -> list[str]:
-        head = "{" if reconciled else "{" + _source_json(world.person.device, "DERIVED") + ","
-        out = []
-        for i in idx.tolist():
-            v = values[i]
-            out.append(
-                f'{head}"dailyRestingHeartRate":{{"date":{_date_json(int(days[i]))},'
-                f'"beatsPerMinute":"{v.value}","dailyRestingHeartRateMetadata":'
-                '{"calculationMethod":"WITH_SLEEP"}}}'
-            )
-        return out
-
-    return Collection(dtype, days, days * DAY, days * DAY, render, scan_limit=10_000)
-
-
 BUILDERS: dict[str, Callable[[World, DataType], Collection]] = {
     "heart-rate": heart_rate_collection,
-    "steps": steps_collection,
     "sleep": sleep_collection,
-    "daily-resting-heart-rate": rhr_collection,
 }
+# How much of the order axis (seconds; days for daily types) one list request examines: about
+# what a page can hold, so a dense type gives full pages and a sparse stretch an empty page
+# that still carries a token, as the live API does.
+SCAN_LIMIT: dict[str, int] = {
+    "heart-rate": DAY // 2,  # ~6-17 k samples
+    "steps": 31 * DAY,
+    "distance": 31 * DAY,
+    "active-energy-burned": 14 * DAY,
+    "basal-energy-burned": 7 * DAY,  # every worn minute: ~1 300 a day
+    "activity-level": 7 * DAY,
+    "active-minutes": 31 * DAY,
+    "active-zone-minutes": 31 * DAY,
+    "time-in-heart-rate-zone": 31 * DAY,
+    "sedentary-period": 62 * DAY,
+    "oxygen-saturation": 14 * DAY,  # ~480 a night
+    "heart-rate-variability": 62 * DAY,
+}
+DEFAULT_SCAN = 400 * DAY  # sparse samples and sessions; daily types: 10 000 days
+DAILY_SCAN = 10_000
 
 
 def _empty(dtype: DataType) -> Collection:
@@ -255,10 +236,87 @@ def _empty(dtype: DataType) -> Collection:
     return Collection(dtype, nothing, nothing, nothing, lambda idx, rec: [], scan_limit=FAR)
 
 
-def collection(world: World, dtype: DataType) -> Collection:
-    """The world's points of a type; types the world does not model have none."""
+def collection(
+    world: World, dtype: DataType, reconciled: bool = False, wearables: bool = False
+) -> Collection:
+    """The world's points of a type: the reconciled stream for ``reconciled``, only the watch's
+    points for ``wearables`` (family google-wearables: no phone, scale or manual entries)."""
     build = BUILDERS.get(dtype.name)
-    return build(world, dtype) if build else _empty(dtype)
+    if build:
+        return build(world, dtype)  # heart rate and sleep come from the watch alone
+    if not dtype.stored or dtype.rollup_only:
+        return _empty(dtype)
+    return generic_collection(world, dtype, reconciled, wearables)
+
+
+def watch_only(rec: Any) -> Any:
+    """The rows the watch recorded (the google-wearables data source family)."""
+    device = rec.get("device")
+    if device is None or not len(device):
+        return rec
+    keep = np.flatnonzero(np.array([d == WATCH for d in device], dtype=bool))
+    return rec if keep.size == len(device) else take(rec, keep)
+
+
+def _ranks(key: np.ndarray) -> np.ndarray:
+    """0, 1, … among equal consecutive keys (keys ascending)."""
+    if not key.size:
+        return key
+    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    run = np.repeat(starts, np.diff(np.append(starts, key.size)))
+    out: np.ndarray = np.arange(key.size) - run
+    return out
+
+
+def generic_collection(
+    world: World, dtype: DataType, reconciled: bool, wearables: bool = False
+) -> Collection:
+    """Any type's records rendered by walking the catalog (see ``render``)."""
+    rec = world.records(dtype.name)
+    if reconciled:
+        rec = reconcile_records(rec)
+    if wearables:
+        rec = watch_only(rec)
+    children = {c.table: world.child_records(dtype.name, c.table) for c in dtype.children}
+    ids: dict[str, int] = {}
+
+    def name_of(p: int) -> str:
+        return point_name(world, dtype, int(pid[p]))
+
+    pr = render.PointRenderer(dtype, rec, children, name_of if dtype.identifiable else None)
+    pid = np.array(
+        [
+            render.point_id(world.seed, dtype, int(k), d)
+            for k, d in zip(pr.key, pr.devices, strict=True)
+        ]
+        if dtype.identifiable
+        else [],
+        dtype=np.int64,
+    )
+    ids = {str(x): i for i, x in enumerate(pid.tolist())}
+    ties = 4
+    ranks = _ranks(pr.key)
+    assert not ranks.size or ranks.max() < ties, f"{dtype.name}: too many points at one instant"
+    order = pr.key * ties + ranks
+    daily = dtype.kind is RecordKind.DAILY
+    if daily:
+        phys = civil_axis = pr.key * DAY
+    else:
+        off_col = "start_utc_offset_s" if dtype.kind is RecordKind.SESSION else "utc_offset_s"
+        phys = pr.key
+        civil_axis = pr.key + np.asarray(rec[off_col], dtype=np.int64)[pr.first]
+
+    def render_json(idx: np.ndarray, recon: bool) -> list[str]:
+        return [msgspec.json.encode(pr.point(int(i), recon)).decode() for i in idx.tolist()]
+
+    scan = DAILY_SCAN if daily else SCAN_LIMIT.get(dtype.name, DEFAULT_SCAN)
+    return Collection(
+        dtype, order, phys, civil_axis, render_json, scan_limit=scan, ties=ties, ids=ids
+    )
+
+
+def reconcile_records(rec: Any) -> Any:
+    return reconciled_stream(rec)
 
 
 # --- paging -------------------------------------------------------------------------------
@@ -299,12 +357,12 @@ def select(
         lo_axis = min(lo_axis, lo_s - slack - col.lower_slack)
         hi_axis = max(hi_axis, hi_s + slack)
     scale = DAY if daily else 1
-    lo_order = max(lo_axis // scale, -FAR) if lo_axis > -FAR else -FAR
-    hi_order = -(-hi_axis // scale) if hi_axis < FAR else FAR
+    lo_order = max(lo_axis // scale, -FAR) * col.ties if lo_axis > -FAR else -FAR
+    hi_order = -(-hi_axis // scale) * col.ties if hi_axis < FAR else FAR
     upper = min(cursor if cursor is not None else FAR, hi_order)
     if upper >= FAR:
         upper = int(col.order[-1]) + 1 if len(col.order) else 0
-    scan_lo = max(upper - col.scan_limit, lo_order)
+    scan_lo = max(upper - col.scan_limit * col.ties, lo_order)
     a, b = np.searchsorted(col.order, [scan_lo, upper], side="left")
     idx = np.arange(b - 1, a - 1, -1)
     if flt is not None and len(idx):
@@ -360,60 +418,49 @@ def binding(*parts: object) -> str:
 # --- roll-ups ------------------------------------------------------------------------------
 
 
-def _values(world: World, dtype: DataType) -> tuple[I64, np.ndarray, I64]:
-    """(instants, values, offsets) that roll-ups aggregate."""
-    if dtype.name == "heart-rate":
-        hr = world.heart_rate()
-        return hr.t, hr.bpm.astype(np.float64), hr.offset_s.astype(np.int64)
-    if dtype.name == "steps":
-        st = world.steps()
-        return st.start, st.count.astype(np.int64), st.offset_s.astype(np.int64)
-    empty = np.zeros(0, dtype=np.int64)
-    return empty, empty, empty
-
-
-def rollup_value(dtype: DataType, values: np.ndarray) -> dict[str, Any]:
-    if dtype.name == "heart-rate":
-        return {
-            "heartRate": {
-                "beatsPerMinuteAvg": float(values.mean()),
-                "beatsPerMinuteMin": float(values.min()),
-                "beatsPerMinuteMax": float(values.max()),
-            }
-        }
-    return {"steps": {"countSum": str(int(values.sum()))}}
-
-
 def rollup(
-    world: World, dtype: DataType, start: int, end: int, window: float
+    world: World, dtype: DataType, start: int, end: int, window: float, wearables: bool = False
 ) -> list[dict[str, Any]]:
     """Physical-time buckets from ``start``; the last one truncated; empty buckets omitted."""
-    t, v, _ = _values(world, dtype)
+    rec = world.rollup_source(dtype.name)
+    rec = watch_only(rec) if wearables else rec
+    t, _ = rollups.source_times(rec)
     a, b = np.searchsorted(t, [start, end])
-    t, v = t[a:b], v[a:b]
-    bucket = ((t - start) // window).astype(np.int64)
+    rows = np.arange(a, b)
+    bucket = ((t[a:b] - start) // window).astype(np.int64)
+    value = rollups.VALUES[dtype.name]
     out = []
     for k in np.unique(bucket)[::-1].tolist():
-        sel = v[bucket == k]
         lo = start + k * window
         hi = min(lo + window, end)
         out.append(
-            {"startTime": iso1(int(lo)), "endTime": iso1(int(hi))} | rollup_value(dtype, sel)
+            {
+                "startTime": iso1(int(lo)),
+                "endTime": iso1(int(hi)),
+                dtype.camel: value(rec, rows[bucket == k]),
+            }
         )
     return out
 
 
 def daily_rollup(
-    world: World, dtype: DataType, first: dt.date, end: dt.date, window_days: int
+    world: World,
+    dtype: DataType,
+    first: dt.date,
+    end: dt.date,
+    window_days: int,
+    wearables: bool = False,
 ) -> list[dict[str, Any]]:
     """Civil-day buckets in each point's own offset, [first, end), newest first."""
-    t, v, off = _values(world, dtype)
+    rec = world.rollup_source(dtype.name)
+    rec = watch_only(rec) if wearables else rec
+    t, off = rollups.source_times(rec)
     local_day = (t + off) // DAY
     d0 = (first - dt.date(1970, 1, 1)).days
     d1 = (end - dt.date(1970, 1, 1)).days
-    keep = (local_day >= d0) & (local_day < d1)
-    bucket = (local_day[keep] - d0) // window_days
-    vals = v[keep]
+    rows = np.flatnonzero((local_day >= d0) & (local_day < d1))
+    bucket = (local_day[rows] - d0) // window_days
+    value = rollups.VALUES[dtype.name]
     out = []
     for k in np.unique(bucket)[::-1].tolist():
         lo = first + dt.timedelta(days=k * window_days)
@@ -422,7 +469,7 @@ def daily_rollup(
             {
                 "civilStartTime": {"date": date_dict(lo), "time": {}},
                 "civilEndTime": {"date": date_dict(hi), "time": {}},
+                dtype.camel: value(rec, rows[bucket == k]),
             }
-            | rollup_value(dtype, vals[bucket == k])
         )
     return out

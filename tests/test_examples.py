@@ -9,7 +9,8 @@ import pytest
 
 from fitvault.simulator.world import World
 from fitvault.vault import Vault
-from tests.conftest import NOW, synced_vault
+from tests.conftest import NOW
+from tests.test_export import TYPES, synced_types
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
@@ -17,7 +18,7 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 
 @pytest.fixture(scope="module")
 def demo(world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
-    return synced_vault(world, NOW, tmp_path_factory.mktemp("examples") / "vault")
+    return synced_types(world, NOW, tmp_path_factory.mktemp("examples") / "vault", TYPES)
 
 
 def test_there_are_example_notebooks() -> None:

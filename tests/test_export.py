@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import duckdb
+import httpx2
 import openpyxl
 import pandas as pd
 import pyarrow as pa
@@ -20,23 +21,34 @@ from hypothesis import strategies as st
 from fitvault import catalog, export
 from fitvault._errors import ConfigError
 from fitvault.normalise import columns
+from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.store import Store
 from fitvault.vault import Vault
-from tests.conftest import DST_NOW, FALL_BACK, NOW, synced_vault
+from tests.conftest import DST_NOW, FALL_BACK, NOW, FakeClock, sign_in, sync
 
 TYPES = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate"]
 
 
+def synced_types(world: World, now: dt.datetime, directory: Path, types: list[str]) -> Vault:
+    """A vault signed in to its own simulator of `world`, synced as of `now` for `types` only."""
+    sim = create_app(world, clock=FakeClock(now.timestamp()), auto_approve=True)
+    transport = httpx2.ASGITransport(app=sim.app)
+    vault = Vault(directory)
+    sign_in(vault, transport, types)
+    sync(vault, transport, clock=lambda: now, types=types)
+    return vault
+
+
 @pytest.fixture(scope="module")
 def synced(world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
-    return synced_vault(world, NOW, tmp_path_factory.mktemp("export") / "vault", TYPES)
+    return synced_types(world, NOW, tmp_path_factory.mktemp("export") / "vault", TYPES)
 
 
 @pytest.fixture(scope="module")
 def dst_synced(dst_world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
     directory = tmp_path_factory.mktemp("export-dst") / "vault"
-    return synced_vault(dst_world, DST_NOW, directory, ["heart-rate", "sleep"])
+    return synced_types(dst_world, DST_NOW, directory, ["heart-rate", "sleep"])
 
 
 def vault_rows(vault: Vault, table: str) -> pa.Table:

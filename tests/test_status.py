@@ -10,17 +10,18 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from fitvault import status
+from fitvault import catalog, status
 from fitvault.auth import TokenStore
 from fitvault.simulator.world import World
 from fitvault.store import Store
 from fitvault.vault import Vault
-from tests.conftest import NOW, sign_in, sync, synced_vault
+from tests.conftest import NOW, sign_in, sync
+from tests.test_export import TYPES, synced_types
 
 
 @pytest.fixture(scope="module")
 def synced(world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
-    return synced_vault(world, NOW, tmp_path_factory.mktemp("status") / "vault")
+    return synced_types(world, NOW, tmp_path_factory.mktemp("status") / "vault", TYPES)
 
 
 def test_gaps_are_runs_of_missing_days() -> None:
@@ -52,7 +53,7 @@ def test_a_synced_vault_reports_days_rows_and_a_healthy_sign_in(
     assert vault["file_bytes"] >= vault["tables_bytes"] > 0
     token = result["token"]
     assert token["signed_in"]
-    assert token["scopes_missing"] == []
+    assert catalog.get("sleep").read_scope in token["scopes_granted"]
     text = json.dumps(status.as_json(result), default=str)
     secret = TokenStore(synced.directory).load()
     assert secret is not None

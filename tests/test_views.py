@@ -18,7 +18,8 @@ from fitvault._errors import ConfigError, VaultError
 from fitvault.simulator.world import World
 from fitvault.store import VAULT_FILE, Store
 from fitvault.vault import Vault
-from tests.conftest import DST_NOW, synced_vault
+from tests.conftest import DST_NOW
+from tests.test_export import synced_types
 
 ROOT = Path(__file__).resolve().parents[1]
 DUCKDB_1X = "duckdb-cli==1.4.4.post2"  # the oldest 1.x command line PyPI has
@@ -27,7 +28,7 @@ DUCKDB_1X = "duckdb-cli==1.4.4.post2"  # the oldest 1.x command line PyPI has
 @pytest.fixture(scope="module")
 def dst_synced(dst_world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
     directory = tmp_path_factory.mktemp("views") / "vault"
-    return synced_vault(dst_world, DST_NOW, directory, ["heart-rate", "sleep"])
+    return synced_types(dst_world, DST_NOW, directory, ["heart-rate", "sleep"])
 
 
 def test_every_table_has_a_local_view_without_timestamptz(dst_synced: Vault) -> None:
@@ -105,7 +106,9 @@ def test_sql_adds_views_to_a_vault_written_before_them(dst_synced: Vault, tmp_pa
 def test_sql_renders_for_the_command_line(dst_synced: Vault, fmt: str) -> None:
     """Text table, CSV and JSON renderings of one answer."""
     text = sqlshell.run_cli(
-        dst_synced.directory, "SELECT date, bpm FROM resting_heart_rate_local ORDER BY date", fmt
+        dst_synced.directory,
+        "SELECT local_date, max(bpm) AS bpm FROM heart_rate_local GROUP BY 1 ORDER BY 1",
+        fmt,
     )
     assert "bpm" in text
 

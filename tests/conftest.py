@@ -115,5 +115,5 @@ def synced_vault(
     transport = httpx2.ASGITransport(app=sim.app)
     vault = Vault(directory)
     sign_in(vault, transport, types)
-    sync(vault, transport, clock=lambda: now)
+    sync(vault, transport, clock=lambda: now, types=types)
     return vault

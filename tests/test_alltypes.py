@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import stat
+import zoneinfo
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ from fitvault._errors import ConfigError, VaultError
 from fitvault.simulator.world import World, reconciled
 from fitvault.store import VAULT_FILE, Store
 from fitvault.vault import Vault
-from tests.conftest import NOW, sign_in, sync
+from tests.conftest import NOW, sign_in, sync, synced_vault
 
 CLASSIC = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate"]
 
@@ -184,3 +185,16 @@ def test_a_signed_in_vault_can_plan_before_its_first_sync(
     sign_in(v, transport)
     plans = v.plan(types=["heart-rate"], transport=transport)
     assert plans[0].requests >= 1
+
+
+def test_steps_have_one_dtype_at_every_frequency_and_today_is_flagged(tmp_path: Path) -> None:
+    """int64 steps per minute, hour and day; only the day still in progress is partial."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    world = World.default(days=3, seed=7, now=now)
+    vault = synced_vault(world, now, tmp_path / "v", types=["steps"])
+    frames = {freq: vault.steps(freq) for freq in ("min", "h", "D")}
+    assert {str(df["steps"].dtype) for df in frames.values()} == {"int64"}
+    daily = frames["D"]
+    today = now.astimezone(zoneinfo.ZoneInfo(vault.time_zone)).date()
+    assert daily.loc[daily["partial_day"], "date"].dt.date.tolist() == [today]
+    assert int(daily["steps"].sum()) == int(frames["min"]["steps"].sum())

@@ -26,6 +26,8 @@ from fitvault.simulator.world import World
 from fitvault.vault import Vault
 from tests.conftest import sync
 
+CLASSIC = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate"]
+
 runner = CliRunner()
 
 
@@ -147,7 +149,7 @@ def test_plot_all_writes_the_six_pngs(
     vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
 ) -> None:
     """`fitvault plot all --format png` writes one PNG per figure and nothing else."""
-    sync(vault, transport)
+    sync(vault, transport, types=CLASSIC)
     out = tmp_path / "figures"
     args = ["plot", "all", "--out", str(out), "--format", "png", "--vault", str(vault.directory)]
     result = runner.invoke(cli.app, args)
@@ -162,7 +164,7 @@ def test_written_paths_are_printed_on_one_line_when_piped(
     vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
 ) -> None:
     """A script reading `fitvault plot` output gets each written path whole on its line."""
-    sync(vault, transport)
+    sync(vault, transport, types=CLASSIC)
     out = tmp_path / ("long-directory-name-" * 4)
     args = ["plot", "rhr", "--out", str(out), "--format", "png", "--vault", str(vault.directory)]
     result = runner.invoke(cli.app, args)
@@ -178,7 +180,7 @@ def test_an_unknown_image_format_exits_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`--format bmpx` is a usage error (exit 2) naming the formats, not a crash."""
-    sync(vault, transport)
+    sync(vault, transport, types=CLASSIC)
     args = ["plot", "rhr", "--out", str(tmp_path), "--format", "bmpx"]
     code, _, err = run_main(monkeypatch, capsys, *args, "--vault", str(vault.directory))
     assert code == 2
@@ -221,6 +223,8 @@ def a_bad_value(command: typer.main.TyperCommand) -> list[str]:
         if param.opts[0].startswith("--") and param.type_descriptor.annotation is int:
             return [param.opts[0], "not-a-number"]
     options = [p.opts[0] for p in command.params if p.opts[0].startswith("--") and not p.is_flag]
+    if not options:  # a command without options: an argument it does not take
+        return ["an-unexpected-argument"]
     return [options[-1]]  # an option that needs a value, given none
 
 
@@ -370,7 +374,7 @@ def test_plot_out_that_is_a_file_exits_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`--out` naming an existing file, or a path under one, is a ConfigError (exit 2)."""
-    sync(vault, transport)
+    sync(vault, transport, types=CLASSIC)
     blocker = tmp_path / "figures.png"
     blocker.write_text("")
     for out_dir in (blocker, blocker / "sub"):
@@ -390,7 +394,7 @@ def test_plot_out_that_is_read_only_exits_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A read-only `--out` directory is a ConfigError (exit 2) naming it."""
-    sync(vault, transport)
+    sync(vault, transport, types=CLASSIC)
     out_dir = tmp_path / "ro"
     out_dir.mkdir(mode=0o500)
     args = ("plot", "rhr", "--out", str(out_dir), "--vault", str(vault.directory))
@@ -445,8 +449,8 @@ def test_auth_with_no_browser_then_sync_over_real_sockets(tmp_path: Path) -> Non
         )
     assert done.returncode == 0, done.stderr
     text = flat(done.stdout)
-    assert "Vault contents" in text
-    assert "heart_rate" in text
+    assert "This sync" in text
+    assert "heart-rate" in text
     assert " requests, " in text
     assert "points received in" in text
 
@@ -502,7 +506,7 @@ def test_demo_writes_twelve_figures_and_reports_requests_and_timings(tmp_path: P
     assert " requests, " in text
     assert "Timings: sign-in" in text
     assert "total" in text
-    assert "Vault contents" in text
+    assert "This sync" in text
 
 
 def test_plot_names_in_the_help_are_the_registry() -> None:
@@ -568,7 +572,7 @@ def test_plot_formats_may_be_comma_separated(
     vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
 ) -> None:
     """`--format png,svg` is the same as `--format png --format svg`."""
-    sync(vault, transport)
+    sync(vault, transport, types=CLASSIC)
     args = ["plot", "rhr", "--out", str(tmp_path), "--format", "png,svg"]
     result = runner.invoke(cli.app, [*args, "--vault", str(vault.directory)])
     assert result.exit_code == 0, result.output
@@ -607,7 +611,7 @@ def test_paths_with_brackets_are_printed_as_they_are(
     vault: Vault, transport: httpx2.ASGITransport, tmp_path: Path
 ) -> None:
     """An --out directory named like rich markup (`[red]x[/]`) appears literally in the output."""
-    sync(vault, transport)
+    sync(vault, transport, types=CLASSIC)
     out = tmp_path / "[red]figs[/]"
     args = ["plot", "rhr", "--out", str(out), "--format", "png", "--vault", str(vault.directory)]
     result = runner.invoke(cli.app, args)

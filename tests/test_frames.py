@@ -23,7 +23,8 @@ from tests.conftest import DST_NOW, NOW, synced_vault
 @pytest.fixture(scope="module")
 def synced(world: World, tmp_path_factory: pytest.TempPathFactory) -> Vault:
     """One vault synced from the world, shared by this module's read-only tests."""
-    return synced_vault(world, NOW, tmp_path_factory.mktemp("frames") / "vault")
+    types = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate"]
+    return synced_vault(world, NOW, tmp_path_factory.mktemp("frames") / "vault", types)
 
 
 def local_days(t: np.ndarray, offsets: np.ndarray) -> np.ndarray:

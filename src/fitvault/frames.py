@@ -193,18 +193,23 @@ def steps(
     store: Store, freq: str = "D", start: TimeArg = None, end: TimeArg = None, *, tz: str
 ) -> pd.DataFrame:
     """Steps per minute (``freq="min"``), per local day (``"D"``), or resampled to any pandas
-    frequency on the display zone's clock (``"h"``, ``"15min"``, ``"W"``…)."""
+    frequency on the display zone's clock (``"h"``, ``"15min"``, ``"W"``…); ``steps`` is int64
+    at every frequency. Per day, ``partial_day`` marks the day still in progress (today, in
+    the display zone): its total will grow."""
     where, params = _where("start_time", "local_date", start, end, tz)
     rows = f"({reconciled_sql('steps', where)})"
     if freq.upper() in ("D", "1D", "DAY"):
-        return store.df(
+        df = store.df(
             f"SELECT local_date AS date, sum(count)::BIGINT AS steps FROM {rows} "
             "GROUP BY local_date ORDER BY local_date",
             params,
         )
+        today = pd.Timestamp.now(tz=tz).tz_localize(None).normalize()
+        df["partial_day"] = df["date"] >= today
+        return df
     df = store.df(
         "SELECT start_time AS time, start_time + to_seconds(utc_offset_s) AS local_time, "
-        f"local_date, count AS steps, device, source FROM {rows} ORDER BY start_time",
+        f"local_date, count::BIGINT AS steps, device, source FROM {rows} ORDER BY start_time",
         params,
     )
     df["local_time"] = df["local_time"].dt.tz_localize(None)
@@ -212,7 +217,7 @@ def steps(
     if freq in ("min", "1min", "raw"):
         return df
     try:
-        out = df.set_index("time")["steps"].resample(freq).sum()
+        out = df.set_index("time")["steps"].resample(freq).sum().astype("int64")
     except ValueError as exc:
         raise ConfigError(
             f"unknown frequency {freq!r}: use a pandas offset alias like 'h' or 'W'"

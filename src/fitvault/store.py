@@ -47,6 +47,7 @@ SCHEMA_VERSION = 2
 CODEC = "zstd"
 MEMORY_LIMIT = "1GB"  # DuckDB's own buffer; spills to disk beyond it
 LOCK_WAIT_S = 30.0  # how long opening waits for another process to let go of the file
+HOLD_S = 0.5  # the longest a transient store (a sync) keeps the file between uses
 
 _META_DDL = """
 CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -112,6 +113,8 @@ class Store:
         if not read_only:
             _private_dir(self.path.parent)
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._opened = 0.0
+        self._timer: threading.Timer | None = None
         self._lock = threading.RLock()  # one user of the connection at a time (sync threads)
         self._depth = 0
         self._coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
@@ -125,6 +128,7 @@ class Store:
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self._con = _connect(self.path, self.read_only, self.wait)
+            self._opened = time.monotonic()
             if not self.read_only:
                 _private_file(self.path)
         return self._con
@@ -137,9 +141,31 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             if self._con is not None:
                 self._con.close()
                 self._con = None
+
+    def _let_go(self) -> None:
+        """A transient store keeps the file at most ``HOLD_S`` from opening it: quick
+        successive commits share one open, and a reader never waits longer than that."""
+        if self._con is None:
+            return
+        due = self._opened + HOLD_S - time.monotonic()
+        if due <= 0:
+            self.close()
+        elif self._timer is None:
+            self._timer = threading.Timer(due, self._idle_close)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _idle_close(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._depth == 0:
+                self.close()
 
     def _ensure_schema(self) -> None:
         """Create or migrate the schema, in one transaction."""
@@ -194,7 +220,7 @@ class Store:
             finally:
                 self._depth -= 1
                 if self._depth == 0 and self.transient:
-                    self.close()
+                    self._let_go()
 
     @contextlib.contextmanager
     def transaction(self, doing: str) -> Iterator[None]:
@@ -425,6 +451,16 @@ class Store:
             table = self.con.sql(sql, params=list(params)).to_arrow_table()
         frame: pd.DataFrame = table.to_pandas(date_as_object=False)
         return frame
+
+    @contextlib.contextmanager
+    def session(self, doing: str = "reading") -> Iterator[None]:
+        """Keep a transient store's file open across several calls (one open, one close)."""
+        with self._translate(doing):
+            yield
+
+    def counts(self, tables: Sequence[str]) -> dict[str, int]:
+        with self.session("counting rows"):
+            return {t: self.count(t) for t in tables}
 
     def count(self, table: str) -> int:
         with self._translate("counting rows"):

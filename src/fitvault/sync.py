@@ -321,13 +321,14 @@ class Syncer:
     async def _span(self, since: dt.date | None, until: dt.date | None) -> Span:
         """Read the account (identity, profile, settings: no data requests) and resolve."""
         account = await fetch_account(self.client, self.scopes)
-        for key, value in (
-            ("identity", account.identity),
-            ("profile", account.profile),
-            ("settings", account.settings),
-        ):
-            if value:
-                self.store.set_meta(key, value)
+        with self.store.session("saving account details"):
+            for key, value in (
+                ("identity", account.identity),
+                ("profile", account.profile),
+                ("settings", account.settings),
+            ):
+                if value:
+                    self.store.set_meta(key, value)
         return resolve_span(account, since, until, self.clock())
 
     async def plan(
@@ -356,6 +357,12 @@ class Syncer:
         started = time.perf_counter()
         report = SyncReport()
         span = await self._span(since, until)
+        wanted = list(types or catalog.STORED_TYPES)
+        mains = [t.tables[0].name for t in wanted]
+        with self.store.session("reading sync state"):  # one open for every type's coverage
+            for dtype in wanted:
+                self.store.coverage(dtype.name, SOURCE)
+            before = self.store.counts(mains)
         try:
             for dtype in sorted(types or catalog.STORED_TYPES, key=sync_order):
                 if dtype.read_scope not in self.scopes:
@@ -376,20 +383,28 @@ class Syncer:
         finally:
             self._worker.shutdown(wait=True)
             self._writer.close()
-        outcomes = {
-            t.name: (
-                {"outcome": "skipped", "reason": report.skipped[t.name]}
-                if t.name in report.skipped
-                else {"outcome": "complete", "rows_added": report.added.get(t.name, 0)}
+        with self.store.session("saving the sync's outcome"):
+            report.rows = self.store.counts(list(catalog.TABLES))
+            report.added = {
+                t.name: report.rows[m] - before[m] for t, m in zip(wanted, mains, strict=True)
+            }
+            outcomes = {
+                t.name: (
+                    {"outcome": "skipped", "reason": report.skipped[t.name]}
+                    if t.name in report.skipped
+                    else {"outcome": "complete", "rows_added": report.added[t.name]}
+                )
+                for t in wanted
+            }
+            self.store.set_meta(
+                "last_sync",
+                {
+                    "at": self.clock().isoformat(),
+                    "requests": self.client.requests,
+                    "types": outcomes,
+                },
             )
-            for t in types or catalog.STORED_TYPES
-        }
-        self.store.set_meta(
-            "last_sync",
-            {"at": self.clock().isoformat(), "requests": self.client.requests, "types": outcomes},
-        )
         report.requests = self.client.requests
-        report.rows = {t: self.store.count(t) for t in catalog.TABLES}
         report.seconds = time.perf_counter() - started
         return report
 
@@ -404,12 +419,10 @@ class Syncer:
         )
 
     async def _sync_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
-        main = dtype.tables[0].name
-        before = self.store.count(main)
         try:
             await self._walk_type(dtype, span, report)
         finally:
-            report.added[dtype.name] = self.store.count(main) - before
+            self._writer.drain_quietly()
 
     async def _walk_type(self, dtype: DataType, span: Span, report: SyncReport) -> None:
         windows = self.windows(dtype, span)
@@ -605,6 +618,13 @@ class Writer:
     def drain(self) -> None:
         with self._lock:
             self._wait()
+
+    def drain_quietly(self) -> None:
+        """Wait for the save in flight; its error, if any, is raised by the walk already."""
+        with self._lock:
+            pending = self._pending
+            if pending is not None:
+                pending.exception()
 
     def reset(self) -> None:
         """Forget a failed save (its transaction was rolled back) so the next type can go on."""

@@ -407,14 +407,78 @@ def import_(
 
 
 @app.command()
-def status(vault: VaultOpt = None) -> None:
-    """What the vault holds and when it was last synced."""
-    info = Vault(vault).status()
-    out.print(f"Vault: {info['directory']}", highlight=False)
-    last = info.get("last_sync") or {}
-    out.print(f"Last sync: {last.get('at', 'never')}")
-    for name, rows in info["rows"].items():
-        out.print(f"  {name:<22} {rows:>12,} rows")
+def status(
+    vault: VaultOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
+) -> None:
+    """What the vault holds, how the last sync went, and whether the sign-in still works."""
+    from fitvault import status as status_
+
+    out.print(status_.run_cli(vault, as_json_output=as_json), highlight=False, markup=False)
+
+
+@app.command()
+def export(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="csv, xlsx, parquet, json or jsonl.")
+    ] = "csv",
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the files.")] = Path(
+        "fitvault-export"
+    ),
+    types: TypesOpt = None,
+    since: Annotated[str | None, typer.Option(help="First local day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last local day (YYYY-MM-DD).")] = None,
+    tidy: Annotated[
+        bool, typer.Option("--tidy", help="One long table: time, type, field, value.")
+    ] = False,
+    per_day: Annotated[
+        bool, typer.Option("--per-day", help="One file per day: YYYY-MM-DD_<table>.<ext>.")
+    ] = False,
+    partition_by: Annotated[
+        str | None,
+        typer.Option("--partition-by", help="Parquet only: year or month (Hive folders)."),
+    ] = None,
+    resample: Annotated[
+        str | None,
+        typer.Option(help="Average sample types (heart rate, …) per interval, e.g. 1min."),
+    ] = None,
+    vault: VaultOpt = None,
+) -> None:
+    """Write one file per table (UTC and local times, a source column) to --out."""
+    from fitvault import export as export_
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("exporting", total=None)
+
+        def advance(p: export_.ExportProgress) -> None:
+            bar.update(task, completed=p.done, total=p.total, description=p.table)
+
+        text = export_.run_cli(
+            vault,
+            fmt=fmt,
+            out=out_dir,
+            types=_types(types),
+            since=since,
+            until=until,
+            tidy=tidy,
+            per_day=per_day,
+            partition_by=partition_by,
+            resample=resample,
+            progress=advance,
+        )
+    out.print(text, highlight=False, markup=False)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help='A SELECT statement, e.g. "SELECT …".')],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    vault: VaultOpt = None,
+) -> None:
+    """Run a read-only SQL query on the vault (views <table>_local show local times)."""
+    from fitvault import sqlshell
+
+    out.print(sqlshell.run_cli(vault, query, fmt), highlight=False, markup=False)
 
 
 def _plot_names(name: str) -> list[str]:

@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fitvault import catalog
+from fitvault import catalog, views
 from fitvault._errors import VaultError, VaultLocked
 from fitvault._time import from_us, us_to_date
 from fitvault.catalog import DataType, Table
@@ -183,6 +183,7 @@ class Store:
             for table in catalog.TABLES.values():
                 self.con.execute(_ddl(table))
                 self._add_missing_columns(table)
+            views.create_views(self.con)
             self.con.execute(
                 "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)",
                 [json.dumps(SCHEMA_VERSION)],
@@ -495,7 +496,13 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
     while True:
         try:
             con = duckdb.connect(
-                str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT}
+                str(path),
+                read_only=read_only,
+                # A new file in the format DuckDB 1.x reads too (fitvault.views).
+                config={
+                    "memory_limit": MEMORY_LIMIT,
+                    "storage_compatibility_version": views.STORAGE_VERSION,
+                },
             )
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():

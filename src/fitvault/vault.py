@@ -21,6 +21,7 @@ import pandas as pd
 import platformdirs
 
 from fitvault import catalog, frames, importer
+from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
 from fitvault.auth import (
@@ -35,7 +36,7 @@ from fitvault.auth import (
 )
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
-from fitvault.normalise.google_health import SOURCE, normalise
+from fitvault.normalise.google_health import normalise
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport, TypePlan
 
@@ -426,19 +427,54 @@ class Vault:
             return spec.make(self.heart_rate(last, last), last)
         return spec.make(self.heart_rate(last - dt.timedelta(days=days - 1), last), days=days)
 
-    def status(self) -> dict[str, Any]:
-        """Rows and covered span per table, and when the last sync ran."""
+    def export(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        fmt: str = "csv",
+        types: Sequence[str] | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        tidy: bool = False,
+        per_day: bool = False,
+        partition_by: str | None = None,
+        resample: str | None = None,
+        sheet_rows: int = export_.EXCEL_MAX_ROWS,
+        progress: export_.ProgressFn | None = None,
+    ) -> export_.ExportSummary:
+        """Write one file per table (csv, xlsx, parquet, json, jsonl) to ``out``; see
+        ``fitvault.export``. ``since``/``until`` are local dates, both inclusive."""
+        wanted = parse_types(types)
+        first, last = _date(since, "since"), _date(until, "until")
         with self.store(read_only=True) as store:
-            tables = {t: store.count(t) for t in catalog.TABLES}
-            spans = {t.name: store.coverage(t.name, SOURCE) for t in catalog.STORED_TYPES}
-            return {
-                "directory": str(self.directory),
-                "rows": tables,
-                "coverage": spans,
-                "last_sync": store.get_meta("last_sync"),
-                "identity": store.get_meta("identity"),
-                "raw_pages": store.count("_raw_pages"),
-            }
+            return export_.export(
+                store,
+                Path(out),
+                wanted,
+                fmt=fmt,
+                since=first,
+                until=last,
+                tidy=tidy,
+                per_day=per_day,
+                partition_by=partition_by,
+                resample=resample,
+                sheet_rows=sheet_rows,
+                progress=progress,
+            )
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """A read-only SQL query as a DataFrame (writes are refused); ``<table>_local`` views
+        show instants as plain UTC and local wall-clock timestamps."""
+        from fitvault import sqlshell
+
+        return sqlshell.query(self.directory, query, params)
+
+    def status(self) -> dict[str, Any]:
+        """Per type: rows, first and last day, gaps, the last sync's outcome; the sign-in's
+        health; the file's size and format. See ``fitvault.status``."""
+        from fitvault import status
+
+        return status.status(self.directory)
 
 
 def _date(value: dt.date | str | None, what: str) -> dt.date | None:

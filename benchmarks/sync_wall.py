@@ -16,6 +16,11 @@ cost time, not memory).
 Full: D = 365 (≈ 6–7 min, then ≈ 12–14 min); ``--quick``: D = 90 (a few minutes; enough
 requests, ≈ 430, that the quota's bound is not zero, though startup weighs more in it).
 
+Run it on an otherwise idle machine: the simulator and the sync need a core each, and the
+sync's wall time (not its CPU time, printed beside it) balloons when other work competes —
+each page passes between the event loop, a parse thread and the writer thread, and a transient
+vault store opens and closes DuckDB around every commit.
+
 Last line: ``wall_vs_quota_bound=… peak_rss_mb=… rss_growth_2x=…`` (the first two for D days).
 """
 

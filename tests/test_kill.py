@@ -3,6 +3,7 @@ sync makes: nothing lost, nothing duplicated (real loopback socket, real process
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fitvault._errors import VaultError
 from fitvault.demo import press_allow
@@ -25,11 +27,23 @@ pytestmark = pytest.mark.slow
 CLASSIC = "heart-rate,steps,sleep,daily-resting-heart-rate"  # mechanics, not breadth
 
 
+def unhurried(app: ASGIApp, seconds: float = 0.1) -> ASGIApp:
+    """The app with a pause before each data page, as a real server over a real network has:
+    on an idle machine the sync would otherwise finish before a test could stop it."""
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "/dataPoints" in scope["path"]:
+            await asyncio.sleep(seconds)
+        await app(scope, receive, send)
+
+    return slow
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """A 10-day world up to the real present, so the CLI's own clock sees all of it."""
     sim = create_app(World.default(days=10, seed=11), quota_per_minute=None)
-    with serve_in_thread(sim.app) as url:
+    with serve_in_thread(unhurried(sim.app)) as url:
         yield url
 
 
@@ -51,10 +65,11 @@ def cli_sync(vault: Vault) -> subprocess.Popen[bytes]:
         )
 
 
-def heart_rate_rows(vault: Vault) -> int:
+def rows_saved(vault: Vault) -> int:
+    """Sleep sessions and heart-rate readings committed so far (sleep is synced first)."""
     try:
         with vault.store(read_only=True) as store:
-            return store.count("heart_rate")
+            return store.count("sleep_sessions") + store.count("heart_rate")
     except VaultError:  # not created yet
         return 0
 
@@ -67,7 +82,7 @@ def test_sigkill_mid_sync_then_rerun_matches_an_uninterrupted_sync(
     proc = cli_sync(broken)
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
-        if heart_rate_rows(broken) > 0:  # the sync lets readers in between its commits
+        if rows_saved(broken) > 0:  # the sync lets readers in between its commits
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the sync finished before it could be killed"

@@ -72,6 +72,7 @@ class DemoReport:
     sync: SyncReport
     files: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    report: Path | None = None
 
 
 def run_demo(
@@ -102,8 +103,11 @@ def run_demo(
     t = time.perf_counter()
     files = draw_all(vault, out)
     timings["plots"] = time.perf_counter() - t
+    t = time.perf_counter()
+    html = vault.report(out / "report.html")
+    timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    return DemoReport(out, vault.directory, url, report, files, timings)
+    return DemoReport(out, vault.directory, url, report, files, timings, html)
 
 
 def draw_all(vault: Vault, out: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:

@@ -426,6 +426,19 @@ class Vault:
             return spec.make(self.heart_rate(last, last), last)
         return spec.make(self.heart_rate(last - dt.timedelta(days=days - 1), last), days=days)
 
+    def report(
+        self,
+        out: str | os.PathLike[str] = "report.html",
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+    ) -> Path:
+        """Write the one-file HTML report for ``[since, until]`` (default: everything) to
+        ``out``; returns its path. See ``fitvault.report``."""
+        from fitvault import report
+
+        html = report.render(self, _date(since, "since"), _date(until, "until"))
+        return report.write(html, Path(out))
+
     def status(self) -> dict[str, Any]:
         """Rows and covered span per table, and when the last sync ran."""
         with self.store(read_only=True) as store:

@@ -436,8 +436,9 @@ class Vault:
         ``out``; returns its path. See ``fitvault.report``."""
         from fitvault import report
 
+        target = report.check_out(Path(out))
         html = report.render(self, _date(since, "since"), _date(until, "until"))
-        return report.write(html, Path(out))
+        return report.write(html, target)
 
     def status(self) -> dict[str, Any]:
         """Rows and covered span per table, and when the last sync ran."""

@@ -26,7 +26,7 @@ from fitvault.report.sections import SECTIONS
 if TYPE_CHECKING:
     from fitvault.vault import Vault
 
-__all__ = ["ReportData", "gather", "render", "write"]
+__all__ = ["ReportData", "check_out", "gather", "render", "write"]
 
 
 def render(vault: Vault, since: dt.date | None = None, until: dt.date | None = None) -> str:
@@ -43,11 +43,17 @@ def render(vault: Vault, since: dt.date | None = None, until: dt.date | None = N
     )
 
 
-def write(html: str, out: Path) -> Path:
-    """Write ``html`` to ``out`` atomically (readable by others, like the figures)."""
+def check_out(out: Path) -> Path:
+    """``out`` as a Path, refused early if it names a directory."""
     out = Path(out)
     if out.is_dir():
         raise ConfigError(f"--out {out} is a directory; give a file name such as report.html")
+    return out
+
+
+def write(html: str, out: Path) -> Path:
+    """Write ``html`` to ``out`` atomically (readable by others, like the figures)."""
+    out = check_out(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")

@@ -156,11 +156,9 @@ def _hourly(
 def _sleep_and_activity(
     vault: Vault, data: ReportData, since: dt.date | None, until: dt.date | None
 ) -> None:
-    data.stages = (
-        vault.sleep_stages(data.sleep["date"].iloc[-1], data.sleep["date"].iloc[-1])
-        if len(data.sleep)
-        else pd.DataFrame()
-    )
+    if len(data.sleep):
+        night = pd.Timestamp(data.sleep["date"].iloc[-1]).date()
+        data.stages = vault.sleep_stages(night, night)
     data.azm = vault.active_zone_minutes(since, until)
     data.exercise = vault.exercise(since, until)
 

@@ -185,7 +185,9 @@ def heart(d: ReportData) -> str:
 
 def _weekday_table(sleep: pd.DataFrame) -> str:
     date = pd.to_datetime(sleep["date"])
-    weekend = date.dt.weekday >= 5  # nights ending on Saturday or Sunday: Friday, Saturday nights
+    weekend = (
+        date.dt.day_of_week >= 5
+    )  # nights ending on Saturday or Sunday: Friday, Saturday nights
     start = pd.to_datetime(sleep["start"]).dt.tz_localize(None)
     end = pd.to_datetime(sleep["end"]).dt.tz_localize(None)
     bed = (start - date).dt.total_seconds() / 3600

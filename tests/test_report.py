@@ -129,7 +129,7 @@ def test_axes_are_labelled_with_units(html: str) -> None:
         "resting heart rate (bpm)",
         "local time",
         "local date",
-        "hour of day (local time)",
+        "hour (local time)",
         "RMSSD (ms)",
         "time in bed (minutes)",
         "asleep (minutes)",

@@ -81,17 +81,20 @@ def _date_chart(
     lo: float | None = None,
     hi: float | None = None,
     height: float = 240,
+    pad: float = 0.5,
+    xlabel: str = "local date",
 ) -> Chart:
-    x0, x1 = ordinal(s.index[0]) - 0.5, ordinal(s.index[-1]) + 0.5
+    """A chart over ``s``'s dates; ``pad`` (days) leaves room for bars wider than a day."""
+    x0, x1 = ordinal(s.index[0]) - pad, ordinal(s.index[-1]) + pad
     vmin = float(np.nanmin(s.to_numpy())) if lo is None else lo
     vmax = float(np.nanmax(s.to_numpy())) if hi is None else hi
-    pad = 0.0 if lo is not None and hi is not None else max(0.06 * (vmax - vmin), 0.5)
+    margin = max(0.06 * (vmax - vmin), 0.5)
     return Chart(
         title,
-        "local date",
+        xlabel,
         ylabel,
         (x0, x1),
-        (vmin - pad if lo is None else lo, vmax + pad if hi is None else hi),
+        (vmin - margin if lo is None else lo, vmax + margin if hi is None else hi),
         date_ticks(x0, x1),
         height=height,
     )
@@ -115,15 +118,22 @@ def trend_chart(
     fmt: str = "{:.0f}",
     points: bool = True,
 ) -> str:
-    """Daily values (points, with hover) and n-day rolling means (lines)."""
+    """Daily values (points, with hover) and n-day rolling means (lines). A sparse series
+    (weigh-ins) averages the values present in the n days instead."""
     c = _date_chart(title, ylabel, s)
     xs = _xs(s)
     if points and len(s) <= 400:
         c.points(xs, s.tolist(), f"{cls} faint", label="daily", titles=_tips(s, fmt), r=2.5)
     else:
         c.line(xs, s.tolist(), f"{cls} thin", label="daily")
+    present = s.dropna()
+    sparse = len(present) < 0.5 * len(s)
     for i, n in enumerate(means):
-        c.line(xs, rolling(s, n).tolist(), f"{cls} w{i + 2}", label=f"{n}-day mean")
+        if sparse:
+            mean = present.rolling(f"{n}D", min_periods=1).mean()
+            c.line(_xs(mean), mean.tolist(), f"{cls} w{i + 2}", label=f"mean of {n} days")
+        else:
+            c.line(xs, rolling(s, n).tolist(), f"{cls} w{i + 2}", label=f"{n}-day mean")
     return c.render()
 
 
@@ -141,7 +151,7 @@ def bar_chart(
     s = s.dropna()
     if s.empty:
         return ""
-    c = _date_chart(title, ylabel, s, lo=0.0, hi=float(s.max()) * 1.08 or 1.0)
+    c = _date_chart(title, ylabel, s, lo=0.0, hi=float(s.max()) * 1.08 or 1.0, pad=width / 2 + 0.1)
     c.bars(_xs(s), s.tolist(), width, cls, label=label, titles=_tips(s, fmt))
     if mean:
         full = s.asfreq("D")
@@ -164,7 +174,8 @@ def stacked(
     if table.empty or not table.to_numpy().any():
         return ""
     total = table.sum(axis=1)
-    c = _date_chart(title, ylabel, total, lo=0.0, hi=float(total.max()) * 1.1 or 1.0)
+    top = float(total.max()) * 1.1 or 1.0
+    c = _date_chart(title, ylabel, total, lo=0.0, hi=top, pad=width / 2 + 0.1)
     xs, bottom = _xs(table), np.zeros(len(table))
     for col, cls in classes.items():
         if col not in table:
@@ -245,7 +256,7 @@ def heatmap(table: pd.DataFrame, weekly: bool) -> str:
         f"Heart rate by hour of day and {'week' if weekly else 'day'} "
         f"(colour: mean bpm, {lo:.0f} dark – {hi:.0f} bright)",
         "local date",
-        "hour of day (local time)",
+        "hour (local time)",
         (x0, x1),
         (0, 24),
         date_ticks(x0, x1 - 1),
@@ -289,7 +300,7 @@ def hypnogram(stages: pd.DataFrame, night: pd.Timestamp) -> str:
         [(h, clock_label(h)) for h in range(x0, x1 + 1, 1 if x1 - x0 <= 10 else 2)],
         [(LEVEL[s] + 0.5, s.upper() if s == "rem" else s.title()) for s in STAGES],
         height=220,
-        left=60,
+        left=78,
     )
     for a, b, stage, s, e in zip(
         rel, end, stages["stage"], stages["start"], stages["end"], strict=True
@@ -393,11 +404,12 @@ def sleep_times(sleep: pd.DataFrame, weekly: bool) -> str:
     hi = math.ceil(max(wake.max(), 10.0))
     c = _date_chart(
         "Bedtime and wake time per night",
-        "night (local date it ended)",
+        "local clock time",
         bed,
         lo=lo,
         hi=hi,
         height=260,
+        xlabel="night (local date it ended)",
     )
     c.yticks = [(h, clock_label(h)) for h in range(lo, hi + 1, 2)]
     xs = _xs(bed)
@@ -453,5 +465,4 @@ def calendar(wear: pd.DataFrame, first: dt.date, last: dt.date) -> str:
             )
             day += dt.timedelta(days=1)
     height = 4 + len(years) * (7 * (cell + gap) + 14)
-    caption = "Coverage: hours worn per day (colour: dark 0 h – bright 24 h; outlined: no data)"
-    return svg(caption, max(width, 200), height, "".join(marks), max_width=3 * width)
+    return svg("Coverage: hours worn per day", max(width, 200), height, "".join(marks), 3 * width)

@@ -61,9 +61,11 @@ svg .day{stroke:none}svg .nodata{fill:none;stroke:var(--muted);stroke-width:.8}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.88rem;margin:6px 0 16px}
 th,td{padding:4px 8px;border-bottom:1px solid var(--grid);text-align:left;white-space:nowrap}
-table.num td+td{text-align:right}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:var(--muted);font-size:.88rem}
 dt{font-weight:600;margin-top:8px}dd{margin-left:14px;color:var(--muted)}
+@media (max-width:560px){svg text,svg .label{font-size:19px}svg .tick{font-size:17px}
+body{font-size:14px}}
 footer{max-width:980px;margin:30px auto;padding:0 14px;color:var(--muted);font-size:.8rem}
 """
 for _stage, _colour in STAGE_COLOURS.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,11 +46,21 @@ def table(head: list[str], rows: Sequence[Sequence[object]], cls: str = "") -> s
     if not rows:
         return ""
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
-    trs = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in rows)
+    trs = "".join("<tr>" + "".join(_td(v) for v in r) + "</tr>" for r in rows)
     return (
         f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead>'
         f"<tbody>{trs}</tbody></table></div>"
     )
+
+
+_NUMBER = re.compile(r"^[-–+]?[\d.,]*\d[\d.,]*( ?[%a-z]{0,3})?$|^–$")
+
+
+def _td(value: object) -> str:
+    """A cell; numbers are right-aligned so their digits line up."""
+    text = str(value)
+    cls = ' class="n"' if _NUMBER.match(text) else ""
+    return f"<td{cls}>{esc(text)}</td>"
 
 
 def note(text: str) -> str:
@@ -126,7 +137,12 @@ def overview(d: ReportData) -> str:
             ),
         ]
     )
-    cal = charts.calendar(d.wear, d.first, d.last) if len(d.wear) else ""
+    cal = ""
+    if len(d.wear):
+        cal = charts.calendar(d.wear, d.first, d.last) + note(
+            "One cell per day, Monday at the top: dark 0 h – bright 24 h worn (from heart-rate "
+            "readings); an outlined cell is a day with no data."
+        )
     return section(
         "overview", "Overview", [facts, f'<div class="cards">{cards}</div>' if cards else "", cal]
     )
@@ -329,7 +345,7 @@ def _exercise(ex: pd.DataFrame, limit: int = 40) -> str:
         )
     shown = f"the latest {limit} of {len(ex)}" if len(ex) > limit else f"all {len(ex)}"
     head = ["start (local)", "exercise", "minutes", "avg bpm", "kcal", "km", "steps"]
-    return f"<h3>Exercise sessions ({shown})</h3>" + table(head, rows, "num")
+    return f"<h3>Exercise sessions ({shown})</h3>" + table(head, rows)
 
 
 def _fmt(value: object, fmt: str) -> str:
@@ -434,7 +450,6 @@ def data_section(d: ReportData) -> str:
                     "rows in table",
                 ],
                 rows,
-                "num",
             )
         )
     if d.first is not None and d.last is not None and len(d.wear):

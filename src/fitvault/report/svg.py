@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 W, H = 720.0, 260.0
-PAD_L, PAD_R, PAD_T, PAD_B = 54.0, 14.0, 30.0, 42.0
+PAD_L, PAD_R, PAD_T, PAD_B = 70.0, 24.0, 32.0, 46.0
 
 Tick = tuple[float, str]
 
@@ -40,6 +40,9 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def fmt_tick(value: float) -> str:
+    """``12``, ``2.5``, ``60k``: short enough for the left margin."""
+    if abs(value) >= 10_000:
+        return f"{value / 1000:g}k"
     return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:g}"
 
 
@@ -154,7 +157,7 @@ class Chart:
                 f'r="{num(r)}">{tip}</circle>'
             )
         if label:
-            self.key(cls, label)
+            self.key(f"pt {cls}", label)
 
     def segment(self, x0: float, y0: float, x1: float, y1: float, cls: str, label: str) -> None:
         self.marks.append(
@@ -172,18 +175,27 @@ class Chart:
             f'height="{num(bottom - top + 0.3)}" fill="{fill}"><title>{esc(title)}</title></rect>'
         )
 
+    def _grid(self) -> list[str]:
+        x0, x1 = self.left, self.width - PAD_R
+        return [
+            f'<path class="grid" d="M{num(x0)},{num(self.sy(v))}H{num(x1)}"/>'
+            for v, _ in self._yticks()
+        ]
+
+    def _yticks(self) -> list[Tick]:
+        ticks = self.yticks
+        if ticks is None:
+            ticks = [(v, fmt_tick(v)) for v in nice_ticks(*self.y)]
+        top, bottom = self.sy(self.y[1]), self.sy(self.y[0])
+        return [(v, t) for v, t in ticks if top - 0.5 <= self.sy(v) <= bottom + 0.5]
+
     def _axes(self) -> list[str]:
         out = []
         x0, x1 = self.left, self.width - PAD_R
         y0, y1 = self.height - PAD_B, PAD_T
-        yticks = self.yticks
-        if yticks is None:
-            yticks = [(v, fmt_tick(v)) for v in nice_ticks(*self.y)]
-        for v, text in yticks:
+        for v, text in self._yticks():
             y = self.sy(v)
-            if y1 - 0.5 <= y <= y0 + 0.5:
-                out.append(f'<path class="grid" d="M{num(x0)},{num(y)}H{num(x1)}"/>')
-                out.append(f'<text class="tick" x="{num(x0 - 6)}" y="{num(y + 4)}" '
+            out.append(f'<text class="tick" x="{num(x0 - 6)}" y="{num(y + 4)}" '
                            f'text-anchor="end">{esc(text)}</text>')  # fmt: skip
         for v, text in self.xticks:
             x = self.sx(v)
@@ -197,7 +209,7 @@ class Chart:
             f'text-anchor="middle">{esc(self.xlabel)}</text>'
         )
         out.append(
-            f'<text class="label" transform="translate(13,{num((y0 + y1) / 2)}) rotate(-90)" '
+            f'<text class="label" transform="translate(15,{num((y0 + y1) / 2)}) rotate(-90)" '
             f'text-anchor="middle">{esc(self.ylabel)}</text>'
         )
         return out
@@ -205,13 +217,18 @@ class Chart:
     def _legend(self) -> list[str]:
         out, x = [], self.left
         for cls, label in self.legend:
-            out.append(f'<rect class="{cls} key" x="{num(x)}" y="8" width="12" height="12"/>')
+            if cls.startswith("pt "):
+                out.append(f'<circle class="{cls}" cx="{num(x + 6)}" cy="14" r="4"/>')
+            elif cls.startswith("c-"):  # a line: show a stroke, dashed if the line is
+                out.append(f'<path class="ln {cls}" d="M{num(x)},14h12"/>')
+            else:
+                out.append(f'<rect class="{cls} key" x="{num(x)}" y="8" width="12" height="12"/>')
             out.append(f'<text class="tick" x="{num(x + 16)}" y="18">{esc(label)}</text>')
-            x += 28 + 6.5 * len(label)
+            x += 28 + 9.5 * len(label)  # room for the larger type on phones
         return out
 
     def render(self) -> str:
-        body = "".join([*self.marks, *self._axes(), *self._legend()])
+        body = "".join([*self._grid(), *self.marks, *self._axes(), *self._legend()])
         return svg(self.title, self.width, self.height, body, self.max_width)
 
 

@@ -56,7 +56,7 @@ def build(directory: Path, years: int) -> None:
         return
     t = time.perf_counter()
     world = World.default(days=365 * years, seed=7, now=NOW)
-    sim = create_app(world, clock=lambda: NOW.timestamp(), auto_approve=True)
+    sim = create_app(world, clock=lambda: NOW.timestamp(), auto_approve=True, quota_per_minute=None)
     transport = httpx2.ASGITransport(app=sim.app)
     vault = Vault(directory)
 

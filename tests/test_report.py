@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from fitvault import cli, report
 from fitvault._errors import ConfigError
-from fitvault.report import svg
+from fitvault.report import fast, svg
 from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.vault import Vault
@@ -207,6 +207,24 @@ def test_since_and_until_select_local_days(demo_like: Vault) -> None:
     page = report.render(demo_like, day, day)
     assert "2026-11-20 to 2026-11-20" in page
     assert "Heart rate on Friday 20 November 2026" in page
+
+
+# --- the one-pass aggregates agree with the Vault API ------------------------------------------
+
+
+def test_fast_aggregates_equal_the_vault_api(demo_like: Vault) -> None:
+    """Wear time, zone minutes and daily steps computed in one pass for the report equal
+    vault.wear_time(), vault.heart_rate_zone_minutes() and vault.steps() row for row."""
+    import pandas as pd
+
+    with demo_like.store(read_only=True) as store:
+        fast.build_minutes(store, "", [])
+        wear, zones = fast.wear_time(store), fast.zone_minutes(store)
+        steps = fast.daily_steps(store, "", [], demo_like.time_zone)
+    pd.testing.assert_frame_equal(wear, demo_like.wear_time())
+    pd.testing.assert_frame_equal(zones, demo_like.heart_rate_zone_minutes())
+    pd.testing.assert_frame_equal(steps, demo_like.steps())
+    assert steps["steps"].sum() > 0
 
 
 # --- API and CLI --------------------------------------------------------------------------------

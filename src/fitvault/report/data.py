@@ -18,6 +18,7 @@ import pandas as pd
 
 from fitvault import catalog
 from fitvault.frames import _where
+from fitvault.report import fast
 from fitvault.store import Store
 from fitvault.vault import Vault
 
@@ -84,12 +85,14 @@ def gather(vault: Vault, since: dt.date | None, until: dt.date | None) -> Report
         return _gather(_Pinned(vault.directory, store), since, until)
 
 
-def _gather(vault: Vault, since: dt.date | None, until: dt.date | None) -> ReportData:
+def _gather(vault: _Pinned, since: dt.date | None, until: dt.date | None) -> ReportData:
     tz = vault.time_zone
-    wear = vault.wear_time(since, until)
+    store = vault._pinned
+    fast.build_minutes(store, *_where("time", "local_date", since, until, tz))
+    wear = fast.wear_time(store)
     rhr = vault.resting_heart_rate(since, until)
     sleep = vault.sleep(since, until)
-    steps = vault.steps("D", since, until)
+    steps = fast.daily_steps(store, *_where("start_time", "local_date", since, until, tz), tz)
     every = sorted({*_dates(wear), *_dates(rhr), *_dates(sleep), *_dates(steps)})
     data = ReportData(
         tz=tz,
@@ -118,7 +121,7 @@ def _full_day(wear: pd.DataFrame, until: dt.date | None) -> dt.date | None:
     return days[-2]
 
 
-def _heart(vault: Vault, data: ReportData, since: dt.date | None, until: dt.date | None) -> None:
+def _heart(vault: _Pinned, data: ReportData, since: dt.date | None, until: dt.date | None) -> None:
     data.day = _full_day(data.wear, until)
     if data.day is not None:
         hr = vault.heart_rate(data.day, data.day)
@@ -131,26 +134,11 @@ def _heart(vault: Vault, data: ReportData, since: dt.date | None, until: dt.date
         nights = vault.sleep(data.day, data.day + dt.timedelta(days=1), naps=True)
         data.day_sleep = nights
         data.day_exercise = vault.exercise(data.day, data.day)
-    data.heatmap = _hourly(vault, data, since, until)
+    data.heatmap = fast.hourly(vault._pinned, data.weekly)
     data.hrv = vault.hrv(since, until)
-    zones = vault.heart_rate_zone_minutes(since, until)
+    zones = fast.zone_minutes(vault._pinned)
     data.derived.update(zones.attrs.get("derived", {}))
     data.zones = zones
-
-
-def _hourly(
-    vault: Vault, data: ReportData, since: dt.date | None, until: dt.date | None
-) -> pd.DataFrame:
-    """Mean bpm per local hour of day and date (or week, over long ranges), in DuckDB."""
-    where, params = _where("time", "local_date", since, until, data.tz)
-    period = "date_trunc('week', local_date)" if data.weekly else "local_date"
-    sql = (
-        f"SELECT {period}::DATE AS period, "
-        "(((epoch(time)::BIGINT + utc_offset_s) // 3600) % 24)::INTEGER AS hour,"
-        f" avg(bpm) AS bpm FROM heart_rate{where} GROUP BY 1, 2 ORDER BY 1, 2"
-    )
-    with vault.store(read_only=True) as store:
-        return store.df(sql, params)
 
 
 def _sleep_and_activity(

@@ -209,6 +209,43 @@ def test_since_and_until_select_local_days(demo_like: Vault) -> None:
     assert "Heart rate on Friday 20 November 2026" in page
 
 
+def test_long_ranges_are_drawn_per_week_and_stay_small() -> None:
+    """Over 400 days, nightly stages, steps and zone bars become weekly marks, and the
+    page carries no per-day bars (what keeps five years of data under a few MB)."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import sections
+    from fitvault.report.data import ReportData
+
+    days = pd.date_range("2025-01-01", periods=400, freq="D", unit="us")
+    rng = np.random.default_rng(1)
+    start = (days - pd.Timedelta(hours=1)).tz_localize("UTC")
+    nights = pd.DataFrame(
+        {
+            "date": days,
+            "start": start,
+            "end": start + pd.Timedelta(hours=8),
+            "minutes_in_bed": 480,
+            "minutes_asleep": rng.integers(380, 460, 400),
+            **{c: 60 for c in ("minutes_deep", "minutes_rem", "minutes_awake")},
+            "minutes_light": 250,
+            "efficiency_derived": 90.0,
+        }
+    )
+    steps = pd.DataFrame({"date": days, "steps": rng.integers(2000, 15000, 400)})
+    steps["partial_day"] = False
+    empty = pd.DataFrame({"date": [], "wear_minutes_derived": []})
+    data = ReportData("UTC", days[0].date(), days[-1].date(), pd.DataFrame(), empty,
+                      pd.DataFrame(), nights, steps)  # fmt: skip
+    assert data.weekly
+    page = sections.sleep(data) + sections.activity(data)
+    assert "Sleep stages per night (weekly means)" in page
+    assert "Steps per week (Monday–Sunday)" in page
+    assert page.count("<rect") < 2000
+    assert page.count('<rect class="f-steps"') <= 60  # weekly totals only, no daily bars
+
+
 # --- the one-pass aggregates agree with the Vault API ------------------------------------------
 
 

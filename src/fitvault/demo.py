@@ -1,7 +1,8 @@
 """``fitvault demo``: the whole pipeline against the embedded simulator.
 
 Start the simulator on a free loopback port, sign in over HTTP through its consent page (the
-demo presses Allow itself), sync, draw the six figures and report what happened.
+demo presses Allow itself), sync, draw the six figures, write the HTML report (`report.html`)
+and report what happened.
 """
 
 from __future__ import annotations

@@ -228,7 +228,7 @@ def test_long_ranges_are_drawn_per_week_and_stay_small() -> None:
             "end": start + pd.Timedelta(hours=8),
             "minutes_in_bed": 480,
             "minutes_asleep": rng.integers(380, 460, 400),
-            **{c: 60 for c in ("minutes_deep", "minutes_rem", "minutes_awake")},
+            **dict.fromkeys(("minutes_deep", "minutes_rem", "minutes_awake"), 60),
             "minutes_light": 250,
             "efficiency_derived": 90.0,
         }

@@ -122,12 +122,13 @@ def trend_chart(
     (weigh-ins) averages the values present in the n days instead."""
     c = _date_chart(title, ylabel, s)
     xs = _xs(s)
-    if points and len(s) <= 400:
-        c.points(xs, s.tolist(), f"{cls} faint", label="daily", titles=_tips(s, fmt), r=2.5)
-    else:
-        c.line(xs, s.tolist(), f"{cls} thin", label="daily")
     present = s.dropna()
     sparse = len(present) < 0.5 * len(s)
+    label = "reading" if sparse else "daily"
+    if points and len(s) <= 400:
+        c.points(xs, s.tolist(), f"{cls} faint", label=label, titles=_tips(s, fmt), r=2.5)
+    else:
+        c.line(xs, s.tolist(), f"{cls} thin", label=label)
     for i, n in enumerate(means):
         if sparse:
             mean = present.rolling(f"{n}D", min_periods=1).mean()

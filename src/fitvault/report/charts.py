@@ -105,7 +105,10 @@ def _xs(s: pd.Series | pd.DataFrame) -> list[float]:
 
 
 def _tips(s: pd.Series, fmt: str) -> list[str]:
-    return [f"{t:%a %d %b %Y}: {fmt.format(v)}" if math.isfinite(v) else "" for t, v in s.items()]
+    days = pd.DatetimeIndex(s.index).strftime("%a %d %b %Y")
+    return [
+        f"{d}: {fmt.format(v)}" if math.isfinite(v) else "" for d, v in zip(days, s, strict=True)
+    ]
 
 
 def trend_chart(

@@ -71,6 +71,11 @@ class _Pinned(Vault):
     def __init__(self, directory: Path, store: Store) -> None:
         super().__init__(directory)
         self._pinned = store
+        self._zone = super().time_zone
+
+    @property
+    def time_zone(self) -> str:
+        return self._zone
 
     @contextlib.contextmanager
     def store(

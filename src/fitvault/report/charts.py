@@ -442,7 +442,8 @@ def calendar(wear: pd.DataFrame, first: dt.date, last: dt.date) -> str:
         jan1 = dt.date(day.year, 1, 1)
         return (day - jan1 + dt.timedelta(days=jan1.weekday())).days // 7
 
-    lo = {y: week(max(first, dt.date(y, 1, 1))) for y in years}
+    # One year: only its weeks. Several: every row starts in January, so weeks line up.
+    lo = {y: week(max(first, dt.date(y, 1, 1))) if len(years) == 1 else 0 for y in years}
     cols = max(week(min(last, dt.date(y, 12, 31))) - lo[y] + 1 for y in years)
     width = label_w + cols * (cell + gap) + 4
     for row, year in enumerate(years):

@@ -24,10 +24,11 @@ _WEARABLE = "(platform = 'FITBIT' OR platform IS NULL)"  # as frames._WEARABLE
 def build_minutes(store: Store, where: str, params: list[Any]) -> None:
     """One row per local minute with a reading: its local date, hour, mean bpm."""
     store.con.execute(
-        # One grouping key: a local minute lies in one local day (any_value is exact).
-        f"CREATE OR REPLACE TEMP TABLE {MINUTES} AS SELECT any_value(local_date) AS local_date, "
-        "(epoch(time)::BIGINT + utc_offset_s) // 60 AS minute, avg(bpm) AS bpm "
-        f"FROM heart_rate{where} GROUP BY 2",
+        # One grouping key, and local_date is not read: it is the local minute's day.
+        f"CREATE OR REPLACE TEMP TABLE {MINUTES} AS SELECT minute, bpm, "
+        "(DATE '1970-01-01' + (minute // 1440)::INTEGER) AS local_date FROM ("
+        "SELECT (epoch(time)::BIGINT + utc_offset_s) // 60 AS minute, avg(bpm) AS bpm "
+        f"FROM heart_rate{where} GROUP BY 1)",
         params,
     )
 

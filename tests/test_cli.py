@@ -498,8 +498,11 @@ def test_demo_writes_twelve_figures_and_reports_requests_and_timings(tmp_path: P
     result = runner.invoke(cli.app, ["demo", "--days", "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
     figures = sorted(p.name for p in out.iterdir() if p.is_file())
-    assert figures == sorted(f"{n}.{ext}" for n in plots.PLOTS for ext in ("png", "svg"))
+    expected = [f"{n}.{ext}" for n in plots.PLOTS for ext in ("png", "svg")]
+    assert figures == sorted([*expected, "report.html"])
     text = flat(result.stdout)
+    assert "Report: " in text
+    assert "report " in text  # its timing
     assert " requests, " in text
     assert "Timings: sign-in" in text
     assert "total" in text

@@ -568,6 +568,20 @@ def plot(
 
 
 @app.command()
+def report(
+    since: Annotated[str | None, typer.Option(help="First local day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last local day (YYYY-MM-DD).")] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    vault: VaultOpt = None,
+) -> None:
+    """Write one self-contained HTML report (opens offline, in any browser, light or dark)."""
+    path = Vault(vault).report(out_file, since, until)
+    out.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
 def simulate(
     port: PortOpt = 8080,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic person.")] = 7,
@@ -634,10 +648,11 @@ def demo(
     t = report.seconds
     out.print(
         f"Timings: sign-in {t['auth']:.1f} s, sync {t['sync']:.1f} s, plots {t['plots']:.1f} s, "
-        f"total {t['total']:.1f} s"
+        f"report {t['report']:.1f} s, total {t['total']:.1f} s"
     )
     out.print(f"Vault: {report.vault}", highlight=False)
     out.print(f"Figures in {report.out}/: " + ", ".join(p.name for p in report.files))
+    out.print(f"Report: {report.report}", highlight=False)
 
 
 def _plain(message: str) -> None:

@@ -1,7 +1,8 @@
 """``fitvault demo``: the whole pipeline against the embedded simulator.
 
 Start the simulator on a free loopback port, sign in over HTTP through its consent page (the
-demo presses Allow itself), sync, draw the six figures and report what happened.
+demo presses Allow itself), sync, draw the six figures, write the HTML report (`report.html`)
+and report what happened.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class DemoReport:
     sync: SyncReport
     files: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    report: Path | None = None
 
 
 def run_demo(
@@ -102,8 +104,11 @@ def run_demo(
     t = time.perf_counter()
     files = draw_all(vault, out)
     timings["plots"] = time.perf_counter() - t
+    t = time.perf_counter()
+    html = vault.report(out / "report.html")
+    timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    return DemoReport(out, vault.directory, url, report, files, timings)
+    return DemoReport(out, vault.directory, url, report, files, timings, html)
 
 
 def draw_all(vault: Vault, out: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:

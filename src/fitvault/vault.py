@@ -427,6 +427,20 @@ class Vault:
             return spec.make(self.heart_rate(last, last), last)
         return spec.make(self.heart_rate(last - dt.timedelta(days=days - 1), last), days=days)
 
+    def report(
+        self,
+        out: str | os.PathLike[str] = "report.html",
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+    ) -> Path:
+        """Write the one-file HTML report for ``[since, until]`` (default: everything) to
+        ``out``; returns its path. See ``fitvault.report``."""
+        from fitvault import report
+
+        target = report.check_out(Path(out))
+        html = report.render(self, _date(since, "since"), _date(until, "until"))
+        return report.write(html, target)
+
     def export(
         self,
         out: str | os.PathLike[str],

@@ -1,0 +1,94 @@
+"""Whole-range aggregates for the report in few passes over the big tables.
+
+Five years of heart rate is ~30 million rows. ``Vault.wear_time()``, ``heart_rate_zone_minutes()``
+and an hour-by-day heat map would each group them by minute again; here that is done once, into
+a temporary table of one row per local minute, and all three read it. Daily steps use an ASOF
+join for the reconciliation rule instead of ``frames.steps``' correlated ``NOT EXISTS``, which
+grows with the product of the two devices' rows (11 s for one year). ``tests/test_report.py``
+checks that each result equals the Vault API's on the same vault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from fitvault import derived
+from fitvault.store import Store
+
+MINUTES = "_report_minutes"
+_WEARABLE = "(platform = 'FITBIT' OR platform IS NULL)"  # as frames._WEARABLE
+
+
+def build_minutes(store: Store, where: str, params: list[Any]) -> None:
+    """One row per local minute with a reading: its local date, hour, mean bpm."""
+    store.con.execute(
+        # One grouping key, and local_date is not read: it is the local minute's day.
+        f"CREATE OR REPLACE TEMP TABLE {MINUTES} AS SELECT minute, bpm, "
+        "(DATE '1970-01-01' + (minute // 1440)::INTEGER) AS local_date FROM ("
+        "SELECT (epoch(time)::BIGINT + utc_offset_s) // 60 AS minute, avg(bpm) AS bpm "
+        f"FROM heart_rate{where} GROUP BY 1)",
+        params,
+    )
+
+
+def wear_time(store: Store) -> pd.DataFrame:
+    """As ``Vault.wear_time()``: minutes of each local day with at least one reading."""
+    df = store.df(
+        f"SELECT local_date AS date, count(*)::INTEGER AS wear_minutes_derived FROM {MINUTES} "
+        "GROUP BY 1 ORDER BY 1"
+    )
+    df.attrs["derived"] = {"wear_minutes_derived": derived.WEAR}
+    return df
+
+
+def hourly(store: Store, weekly: bool) -> pd.DataFrame:
+    """Mean of the 1-minute means per local hour of day and date (or week starting Monday)."""
+    period = "date_trunc('week', local_date)" if weekly else "local_date"
+    return store.df(
+        f"SELECT {period}::DATE AS period, ((minute // 60) % 24)::INTEGER AS hour, "
+        f"avg(bpm) AS bpm FROM {MINUTES} GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+
+
+def zone_minutes(store: Store) -> pd.DataFrame:
+    """As ``Vault.heart_rate_zone_minutes()`` (same bounds, same rule; see ``derived.ZONE``)."""
+    profile = store.get_meta("profile") or {}
+    age = int(profile.get("age") or derived.DEFAULT_AGE)
+    account = (
+        "SELECT date, heart_rate_zone, min_bpm::DOUBLE AS min_bpm, "
+        "(max_bpm + 1)::DOUBLE AS max_bpm FROM daily_heart_rate_zones"
+    )
+    df = store.df(
+        f"WITH acct AS ({account}), dflt AS ({derived._default_bounds(store, age)}), "
+        "b AS (SELECT * FROM acct UNION ALL "
+        "SELECT * FROM dflt WHERE date NOT IN (SELECT date FROM acct)) "
+        "SELECT m.local_date AS date, b.heart_rate_zone, count(*)::INTEGER AS minutes_derived "
+        f"FROM {MINUTES} m JOIN b ON b.date = m.local_date "
+        "AND m.bpm >= b.min_bpm AND m.bpm < b.max_bpm GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    df.attrs["derived"] = {"minutes_derived": derived.ZONE}
+    return df
+
+
+def daily_steps(store: Store, where: str, params: list[Any], tz: str) -> pd.DataFrame:
+    """As ``Vault.steps("D")``: the wearable's steps, plus another device's where its interval
+    overlaps no wearable interval. The ASOF join finds the wearable interval starting last
+    before the other one ends; as the wearable's intervals do not overlap each other, that is
+    the only one that can overlap it."""
+    df = store.df(
+        f"WITH t AS (SELECT * FROM steps{where}), "
+        f"w AS (SELECT start_time, end_time FROM steps WHERE {_WEARABLE}), "
+        f"o AS (SELECT * FROM t WHERE NOT {_WEARABLE}), "
+        "hit AS (SELECT o.local_date, o.count, o.start_time, w.end_time AS w_end "
+        "FROM o ASOF LEFT JOIN w ON o.end_time > w.start_time) "
+        "SELECT local_date AS date, sum(count)::BIGINT AS steps FROM ("
+        f"SELECT local_date, count FROM t WHERE {_WEARABLE} UNION ALL "
+        "SELECT local_date, count FROM hit WHERE w_end IS NULL OR w_end <= start_time"
+        ") GROUP BY 1 ORDER BY 1",
+        params,
+    )
+    today = pd.Timestamp.now(tz=tz).tz_localize(None).normalize()
+    df["partial_day"] = df["date"] >= today
+    return df

@@ -1,0 +1,259 @@
+"""Small inline-SVG charts: axes with units, lines, bars, bands, points, heat-map cells.
+
+Colours are CSS classes (``c-hr``, ``f-deep`` …) that the page's stylesheet maps to one
+colour-blind-safe palette, so the same SVG follows the light and dark themes. Hover text is a
+``<title>`` per mark: it works with scripts off, in any browser and in e-mail clients.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+
+W, H = 720.0, 260.0
+PAD_L, PAD_R, PAD_T, PAD_B = 70.0, 24.0, 32.0, 46.0
+
+Tick = tuple[float, str]
+
+
+def esc(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def num(value: float) -> str:
+    """Coordinates with one decimal: enough on a 720-unit canvas, and short."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick values covering [lo, hi] (1, 2, 2.5 or 5 × 10^k apart)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def fmt_tick(value: float) -> str:
+    """``12``, ``2.5``, ``60k``: short enough for the left margin."""
+    if abs(value) >= 10_000:
+        return f"{value / 1000:g}k"
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:g}"
+
+
+@dataclass
+class Chart:
+    """One plot area with a linear x and y scale; marks are added, then ``render()``."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    x: tuple[float, float]
+    y: tuple[float, float]
+    xticks: Sequence[Tick] = ()
+    yticks: Sequence[Tick] | None = None
+    height: float = H
+    width: float = W
+    left: float = PAD_L
+    marks: list[str] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)
+    max_width: float = 0
+
+    def __post_init__(self) -> None:
+        lo, hi = self.y
+        if hi <= lo:
+            self.y = (lo - 1, hi + 1)
+        if self.x[1] <= self.x[0]:
+            self.x = (self.x[0] - 0.5, self.x[1] + 0.5)
+
+    def sx(self, v: float) -> float:
+        lo, hi = self.x
+        return self.left + (v - lo) / (hi - lo) * (self.width - self.left - PAD_R)
+
+    def sy(self, v: float) -> float:
+        lo, hi = self.y
+        return self.height - PAD_B - (v - lo) / (hi - lo) * (self.height - PAD_T - PAD_B)
+
+    def key(self, cls: str, label: str) -> None:
+        if (cls, label) not in self.legend:
+            self.legend.append((cls, label))
+
+    def line(self, xs: Iterable[float], ys: Iterable[float], cls: str, label: str = "") -> None:
+        """A polyline, broken wherever y is NaN."""
+        runs: list[list[str]] = [[]]
+        for x, y in zip(xs, ys, strict=True):
+            if y is None or not math.isfinite(y):
+                runs.append([])
+            else:
+                runs[-1].append(f"{num(self.sx(x))},{num(self.sy(y))}")
+        d = " ".join("M" + "L".join(r) for r in runs if len(r) > 1)
+        if d:
+            self.marks.append(f'<path class="ln {cls}" d="{d}"/>')
+        if label:
+            self.key(cls, label)
+
+    def bars(
+        self,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        width: float,
+        cls: str,
+        *,
+        label: str = "",
+        bottoms: Sequence[float] | None = None,
+        titles: Sequence[str] | None = None,
+    ) -> None:
+        """Bars centred on ``xs``, ``width`` in x units."""
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+            if not math.isfinite(y) or y == 0:
+                continue
+            b = bottoms[i] if bottoms is not None else 0.0
+            x0, x1 = self.sx(x - width / 2), self.sx(x + width / 2)
+            y0, y1 = self.sy(b + y), self.sy(b)
+            tip = f"<title>{esc(titles[i])}</title>" if titles else ""
+            self.marks.append(
+                f'<rect class="{cls}" x="{num(x0)}" y="{num(y0)}" width="{num(max(x1 - x0, 0.6))}"'
+                f' height="{num(max(y1 - y0, 0.0))}">{tip}</rect>'
+            )
+        if label:
+            self.key(cls, label)
+
+    def band(self, x0: float, x1: float, cls: str, title: str = "", label: str = "") -> None:
+        """A shaded vertical span over the whole plot height."""
+        a, b = self.sx(max(x0, self.x[0])), self.sx(min(x1, self.x[1]))
+        if b <= a:
+            return
+        tip = f"<title>{esc(title)}</title>" if title else ""
+        top, bottom = self.sy(self.y[1]), self.sy(self.y[0])
+        self.marks.insert(
+            0,
+            f'<rect class="band {cls}" x="{num(a)}" y="{num(top)}" width="{num(b - a)}" '
+            f'height="{num(bottom - top)}">{tip}</rect>',
+        )
+        if label:
+            self.key(cls, label)
+
+    def points(
+        self,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        cls: str,
+        *,
+        label: str = "",
+        titles: Sequence[str] | None = None,
+        r: float = 3.0,
+    ) -> None:
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+            if not math.isfinite(y):
+                continue
+            tip = f"<title>{esc(titles[i])}</title>" if titles else ""
+            self.marks.append(
+                f'<circle class="pt {cls}" cx="{num(self.sx(x))}" cy="{num(self.sy(y))}" '
+                f'r="{num(r)}">{tip}</circle>'
+            )
+        if label:
+            self.key(f"pt {cls}", label)
+
+    def segment(self, x0: float, y0: float, x1: float, y1: float, cls: str, label: str) -> None:
+        self.marks.append(
+            f'<path class="ln {cls}" d="M{num(self.sx(x0))},{num(self.sy(y0))}'
+            f'L{num(self.sx(x1))},{num(self.sy(y1))}"/>'
+        )
+        self.key(cls, label)
+
+    def cell(self, x0: float, x1: float, y0: float, y1: float, fill: str, title: str) -> None:
+        """A heat-map cell with an explicit colour (a sequential scale, not a class)."""
+        a, b = self.sx(x0), self.sx(x1)
+        top, bottom = self.sy(y1), self.sy(y0)
+        self.marks.append(
+            f'<rect x="{num(a)}" y="{num(top)}" width="{num(b - a + 0.3)}" '
+            f'height="{num(bottom - top + 0.3)}" fill="{fill}"><title>{esc(title)}</title></rect>'
+        )
+
+    def _grid(self) -> list[str]:
+        x0, x1 = self.left, self.width - PAD_R
+        return [
+            f'<path class="grid" d="M{num(x0)},{num(self.sy(v))}H{num(x1)}"/>'
+            for v, _ in self._yticks()
+        ]
+
+    def _yticks(self) -> list[Tick]:
+        ticks = self.yticks
+        if ticks is None:
+            ticks = [(v, fmt_tick(v)) for v in nice_ticks(*self.y)]
+        top, bottom = self.sy(self.y[1]), self.sy(self.y[0])
+        return [(v, t) for v, t in ticks if top - 0.5 <= self.sy(v) <= bottom + 0.5]
+
+    def _axes(self) -> list[str]:
+        out = []
+        x0, x1 = self.left, self.width - PAD_R
+        y0, y1 = self.height - PAD_B, PAD_T
+        for v, text in self._yticks():
+            y = self.sy(v)
+            out.append(f'<text class="tick" x="{num(x0 - 6)}" y="{num(y + 4)}" '
+                           f'text-anchor="end">{esc(text)}</text>')  # fmt: skip
+        for v, text in self.xticks:
+            x = self.sx(v)
+            if x0 - 0.5 <= x <= x1 + 0.5:
+                out.append(f'<path class="axis" d="M{num(x)},{num(y0)}v4"/>')
+                out.append(f'<text class="tick" x="{num(x)}" y="{num(y0 + 16)}" '
+                           f'text-anchor="middle">{esc(text)}</text>')  # fmt: skip
+        out.append(f'<path class="axis" d="M{num(x0)},{num(y1)}V{num(y0)}H{num(x1)}"/>')
+        out.append(
+            f'<text class="label" x="{num((x0 + x1) / 2)}" y="{num(self.height - 6)}" '
+            f'text-anchor="middle">{esc(self.xlabel)}</text>'
+        )
+        out.append(
+            f'<text class="label" transform="translate(15,{num((y0 + y1) / 2)}) rotate(-90)" '
+            f'text-anchor="middle">{esc(self.ylabel)}</text>'
+        )
+        return out
+
+    def _legend(self) -> list[str]:
+        out, x = [], self.left
+        for cls, label in self.legend:
+            if cls.startswith("pt "):
+                out.append(f'<circle class="{cls}" cx="{num(x + 6)}" cy="14" r="4"/>')
+            elif cls.startswith("c-"):  # a line: show a stroke, dashed if the line is
+                out.append(f'<path class="ln {cls}" d="M{num(x)},14h12"/>')
+            else:
+                out.append(f'<rect class="{cls} key" x="{num(x)}" y="8" width="12" height="12"/>')
+            out.append(f'<text class="tick" x="{num(x + 16)}" y="18">{esc(label)}</text>')
+            x += 28 + 9.5 * len(label)  # room for the larger type on phones
+        return out
+
+    def render(self) -> str:
+        body = "".join([*self._grid(), *self.marks, *self._axes(), *self._legend()])
+        return svg(self.title, self.width, self.height, body, self.max_width)
+
+
+def svg(title: str, width: float, height: float, body: str, max_width: float = 0) -> str:
+    """A responsive SVG figure with an accessible title (also its hover text); ``max_width``
+    (CSS px) keeps small figures from being blown up on wide screens."""
+    style = f' style="max-width:{max_width:.0f}px"' if max_width else ""
+    return (
+        f'<figure{style}><figcaption>{esc(title)}</figcaption><svg class="chart" '
+        f'viewBox="0 0 {num(width)} {num(height)}" role="img">'
+        f"<title>{esc(title)}</title>{body}</svg></figure>"
+    )
+
+
+# Viridis at eight stops: sequential, colour-blind safe, legible in both themes.
+_VIRIDIS = (
+    (68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142),
+    (31, 161, 135), (74, 194, 109), (159, 218, 58), (253, 231, 37),
+)  # fmt: skip
+
+
+def viridis(t: float) -> str:
+    """A colour for ``t`` in [0, 1]."""
+    t = min(max(t, 0.0), 1.0) * (len(_VIRIDIS) - 1)
+    i = min(int(t), len(_VIRIDIS) - 2)
+    f = t - i
+    rgb = (round(a + (b - a) * f) for a, b in zip(_VIRIDIS[i], _VIRIDIS[i + 1], strict=True))
+    return "#{:02x}{:02x}{:02x}".format(*rgb)

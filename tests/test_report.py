@@ -1,0 +1,458 @@
+"""Tests for fitvault.report: one self-contained HTML file, sections shown only with data."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from typer.testing import CliRunner
+
+from fitvault import cli, report
+from fitvault._errors import ConfigError
+from fitvault.report import fast, svg
+from fitvault.simulator.app import create_app
+from fitvault.simulator.world import World
+from fitvault.vault import Vault
+from tests.conftest import NOW, FakeClock, sign_in, sync
+
+# Everything the report draws, minus types it does not read: a few days keep the sync short.
+REPORT_TYPES = [
+    "heart-rate",
+    "sleep",
+    "steps",
+    "daily-resting-heart-rate",
+    "daily-heart-rate-variability",
+    "daily-heart-rate-zones",
+    "daily-oxygen-saturation",
+    "daily-respiratory-rate",
+    "daily-sleep-temperature-derivations",
+    "daily-vo2-max",
+    "active-zone-minutes",
+    "exercise",
+    "weight",
+]
+SECTION_IDS = ("overview", "heart", "sleep", "activity", "vitals", "data")
+
+
+def synced(world: World, directory: Path, types: list[str]) -> Vault:
+    """A vault signed in to its own simulator of ``world`` with only ``types`` synced."""
+    sim = create_app(world, clock=FakeClock(NOW.timestamp()), auto_approve=True)
+    transport = httpx2.ASGITransport(app=sim.app)
+    vault = Vault(directory)
+    sign_in(vault, transport, types)
+    sync(vault, transport, types=types)
+    return vault
+
+
+@pytest.fixture(scope="module")
+def demo_like(tmp_path_factory: pytest.TempPathFactory) -> Vault:
+    """Four days of every type the report reads, synced from the simulator."""
+    world = World.default(days=4, seed=7, now=NOW)
+    return synced(world, tmp_path_factory.mktemp("full") / "v", REPORT_TYPES)
+
+
+@pytest.fixture(scope="module")
+def html(demo_like: Vault) -> str:
+    return report.render(demo_like)
+
+
+@pytest.fixture(scope="module")
+def hr_only(tmp_path_factory: pytest.TempPathFactory) -> Vault:
+    world = World.default(days=2, seed=7, now=NOW)
+    return synced(world, tmp_path_factory.mktemp("hr") / "v", ["heart-rate"])
+
+
+def section_ids(page: str) -> list[str]:
+    return re.findall(r'<section id="([a-z]+)"', page)
+
+
+def captions(page: str) -> list[str]:
+    return re.findall(r"<figcaption>([^<]*)</figcaption>", page)
+
+
+# --- structure ----------------------------------------------------------------------------------
+
+
+def test_every_section_appears_in_order_with_a_link(html: str) -> None:
+    """A vault with every type gets all six sections, in order, each linked from the nav."""
+    assert section_ids(html) == list(SECTION_IDS)
+    for sid in SECTION_IDS:
+        assert f'href="#{sid}"' in html
+
+
+def test_figures_have_their_titles(html: str) -> None:
+    """The golden list of figures for a demo-like vault (titles, not pixels)."""
+    got = captions(html)
+    expected = [
+        "Coverage: hours worn per day",
+        "Heart rate on ",
+        "Heart rate by hour of day and day",
+        "Resting heart rate",
+        "Heart-rate variability (nightly RMSSD)",
+        "Time in heart-rate zones per week (derived)",
+        "Sleep stages, night ending",
+        "Sleep duration: nights per 30-minute bin",
+        "Time in bed vs asleep, one point per night",
+        "Sleep stages per night",
+        "Bedtime and wake time per night",
+        "Sleep efficiency (derived: asleep ÷ in bed)",
+        "Steps per day",
+        "Steps per week (Monday–Sunday)",
+        "Active zone minutes per day",
+        "Blood oxygen (SpO2, nightly average)",
+        "Breathing rate during sleep",
+        "Skin temperature deviation from baseline (derived)",
+        "Cardio fitness (VO2 max)",
+    ]  # no weigh-in in these four days: "Weight" is left out, as it should be
+    for title in expected:
+        assert any(c.startswith(title) for c in got), (title, got)
+
+
+def test_axes_are_labelled_with_units(html: str) -> None:
+    """Axis labels name the quantity and its unit, and time axes say local."""
+    labels = set(re.findall(r'<text class="label"[^>]*>([^<]*)</text>', html))
+    for label in (
+        "heart rate (bpm)",
+        "resting heart rate (bpm)",
+        "local time",
+        "local date",
+        "hour (local time)",
+        "RMSSD (ms)",
+        "time in bed (minutes)",
+        "asleep (minutes)",
+        "steps",
+        "SpO2 (%)",
+    ):
+        assert label in labels, label
+
+
+def test_marks_carry_hover_text(html: str) -> None:
+    """Points, bars and cells have <title> hover text that works without scripts."""
+    assert re.search(r"<circle [^>]*><title>[A-Z][a-z]{2} \d\d [A-Z][a-z]{2} 2026: ", html)
+    assert re.search(r"<rect [^>]*><title>[^<]*bpm</title></rect>", html)
+
+
+def test_exercise_table_and_data_section(html: str) -> None:
+    """Workouts are listed; the Data section names types, last sync, and derived columns."""
+    assert "<h3>Exercise sessions (" in html
+    assert "last sync (local)" in html
+    assert "heart-rate" in html
+    for name in ("efficiency_derived", "wear_minutes_derived", "minutes_derived"):
+        assert f"<dt>{name}</dt>" in html
+
+
+# --- self-contained -----------------------------------------------------------------------------
+
+
+def test_nothing_is_fetched_from_anywhere(html: str) -> None:
+    """No URL, script, stylesheet link, font or image source: the file stands alone, and its
+    Content-Security-Policy forbids fetching anything."""
+    assert not re.search(r"https?://", html)
+    assert "<script" not in html
+    assert "<link" not in html
+    assert "url(" not in html
+    assert "@import" not in html
+    for value in re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', html):
+        assert value.startswith("#"), value
+    assert "default-src 'none'" in html
+
+
+def test_light_and_dark_and_narrow_screens_are_styled(html: str) -> None:
+    """One stylesheet with a dark variant and a phone viewport."""
+    assert "prefers-color-scheme:dark" in html
+    assert 'name="viewport"' in html
+    assert "max-width:100%" in html
+
+
+# --- hiding what has no data --------------------------------------------------------------------
+
+
+def test_heart_rate_only_hides_the_other_sections(hr_only: Vault) -> None:
+    """With only heart rate synced, Sleep, Activity and Vitals vanish with their links."""
+    page = report.render(hr_only)
+    assert section_ids(page) == ["overview", "heart", "data"]
+    for sid in ("sleep", "activity", "vitals"):
+        assert f'href="#{sid}"' not in page
+    assert any(c.startswith("Heart rate by hour of day") for c in captions(page))
+    assert not any(c.startswith("Resting heart rate") for c in captions(page))
+
+
+def test_an_empty_vault_gives_a_page_without_figures(tmp_path: Path) -> None:
+    """A vault with nothing synced yet still renders: no figures, no data sections."""
+    vault = Vault(tmp_path / "v")
+    with vault.store():
+        pass
+    page = report.render(vault)
+    assert "no data yet" in page
+    assert captions(page) == []
+    assert section_ids(page) == ["data"]
+
+
+def test_since_and_until_select_local_days(demo_like: Vault) -> None:
+    """A one-day range shows that day only."""
+    day = dt.date(2026, 11, 20)
+    page = report.render(demo_like, day, day)
+    assert "2026-11-20 to 2026-11-20" in page
+    assert "Heart rate on Friday 20 November 2026" in page
+
+
+def test_long_ranges_are_drawn_per_week_and_stay_small() -> None:
+    """Over 400 days, nightly stages, steps and zone bars become weekly marks, and the
+    page carries no per-day bars (what keeps five years of data under a few MB)."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import sections
+    from fitvault.report.data import ReportData
+
+    days = pd.date_range("2025-01-01", periods=400, freq="D", unit="us")
+    rng = np.random.default_rng(1)
+    start = (days - pd.Timedelta(hours=1)).tz_localize("UTC")
+    nights = pd.DataFrame(
+        {
+            "date": days,
+            "start": start,
+            "end": start + pd.Timedelta(hours=8),
+            "minutes_in_bed": 480,
+            "minutes_asleep": rng.integers(380, 460, 400),
+            **dict.fromkeys(("minutes_deep", "minutes_rem", "minutes_awake"), 60),
+            "minutes_light": 250,
+            "efficiency_derived": 90.0,
+        }
+    )
+    steps = pd.DataFrame({"date": days, "steps": rng.integers(2000, 15000, 400)})
+    steps["partial_day"] = False
+    empty = pd.DataFrame({"date": [], "wear_minutes_derived": []})
+    data = ReportData("UTC", days[0].date(), days[-1].date(), pd.DataFrame(), empty,
+                      pd.DataFrame(), nights, steps)  # fmt: skip
+    assert data.weekly
+    page = sections.sleep(data) + sections.activity(data)
+    assert "Sleep stages per night (weekly means)" in page
+    assert "Steps per week (Monday–Sunday)" in page
+    assert page.count("<rect") < 2000
+    assert page.count('<rect class="f-steps"') <= 60  # weekly totals only, no daily bars
+
+
+# --- the one-pass aggregates agree with the Vault API ------------------------------------------
+
+
+def test_fast_aggregates_equal_the_vault_api(demo_like: Vault) -> None:
+    """Wear time, zone minutes and daily steps computed in one pass for the report equal
+    vault.wear_time(), vault.heart_rate_zone_minutes() and vault.steps() row for row."""
+    import pandas as pd
+
+    with demo_like.store(read_only=True) as store:
+        fast.build_minutes(store, "", [])
+        wear, zones = fast.wear_time(store), fast.zone_minutes(store)
+        steps = fast.daily_steps(store, "", [], demo_like.time_zone)
+    pd.testing.assert_frame_equal(wear, demo_like.wear_time())
+    pd.testing.assert_frame_equal(zones, demo_like.heart_rate_zone_minutes())
+    pd.testing.assert_frame_equal(steps, demo_like.steps())
+    assert steps["steps"].sum() > 0
+
+
+# --- API and CLI --------------------------------------------------------------------------------
+
+
+def test_cli_report_writes_the_file_and_prints_its_path(demo_like: Vault, tmp_path: Path) -> None:
+    """`fitvault report --out X` writes X and prints its path; vault.report returns it."""
+    out = tmp_path / "sub" / "r.html"
+    result = CliRunner().invoke(
+        cli.app, ["report", "--vault", str(demo_like.directory), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.output.replace("\n", "")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert demo_like.report(tmp_path / "again.html", since="2026-11-20") == tmp_path / "again.html"
+
+
+def test_a_bad_date_or_a_directory_as_out_is_a_config_error(
+    demo_like: Vault, tmp_path: Path
+) -> None:
+    """A malformed since and an ``out`` that is a directory are refused, naming the option."""
+    with pytest.raises(ConfigError, match="--since 'yesterday' is not a date"):
+        demo_like.report(tmp_path / "r.html", since="yesterday")
+    with pytest.raises(ConfigError, match="is a directory"):
+        demo_like.report(tmp_path)
+
+
+# --- svg helpers --------------------------------------------------------------------------------
+
+
+def test_nice_ticks_are_round_and_cover_the_range() -> None:
+    """Ticks fall on 1, 2, 2.5 or 5 × 10^k steps inside the range."""
+    assert svg.nice_ticks(0, 100) == [0, 20, 40, 60, 80, 100]
+    assert svg.nice_ticks(47.3, 61.2) == [50, 55, 60]
+    assert svg.nice_ticks(0, 9, 4) == [0, 2.5, 5, 7.5]
+
+
+def test_a_line_breaks_at_missing_values() -> None:
+    """NaN splits a polyline into separate runs (a gap, not an interpolated segment)."""
+    chart = svg.Chart("t", "x", "y", (0, 4), (0, 10))
+    chart.line([0, 1, 2, 3, 4], [1, 2, math.nan, 4, 5], "c-hr")
+    assert chart.marks[0].count("M") == 2
+
+
+def test_viridis_runs_dark_to_bright() -> None:
+    """The sequential scale starts dark purple and ends yellow, clamped outside [0, 1]."""
+    assert svg.viridis(-1) == svg.viridis(0) == "#440154"
+    assert svg.viridis(2) == svg.viridis(1) == "#fde725"
+
+
+# --- in a real browser --------------------------------------------------------------------------
+
+CHROMIUM = next(
+    (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p),
+    None,
+)
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client: commands by id, events collected."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv(timeout=30))
+            if msg.get("id") == self.next_id:
+                assert "error" not in msg, msg
+                return msg.get("result", {})  # type: ignore[no-any-return]
+            self.events.append(msg)
+
+    def wait_for(self, method: str) -> None:
+        while not any(e.get("method") == method for e in self.events):
+            self.events.append(json.loads(self.ws.recv(timeout=30)))
+
+
+@pytest.fixture
+def browser() -> Iterator[DevTools]:
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (CI installs it: apt-get install chromium)")
+    pytest.importorskip("websockets")
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.Popen(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-extensions",
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"
+            for _ in range(300):
+                if port_file.exists() and port_file.read_text().count("\n") >= 1:
+                    break
+                proc.wait(timeout=0.05) if proc.poll() is not None else None
+                subprocess.run(["sleep", "0.05"], check=True)
+            port = int(port_file.read_text().split()[0])
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as answer:
+                pages = [t for t in json.load(answer) if t["type"] == "page"]
+            from websockets.sync.client import connect
+
+            with connect(pages[0]["webSocketDebuggerUrl"], max_size=None) as ws:
+                yield DevTools(ws)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def png_colours(data: bytes) -> int:
+    """How many distinct byte values the decompressed PNG pixel data holds (blank ≈ 2)."""
+    pos, idat = 8, b""
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if kind == b"IDAT":
+            idat += data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return len(set(zlib.decompress(idat)))
+
+
+@pytest.mark.slow
+def test_opens_in_chromium_offline_clean_and_fits_a_phone(
+    html: str, tmp_path: Path, browser: DevTools
+) -> None:
+    """In headless Chromium at 390 px: no console errors, no network request, no horizontal
+    scroll, a non-blank screenshot; dark mode changes the background."""
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        browser.call(f"{domain}.enable")
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=390,
+        height=844,
+        deviceScaleFactor=1,
+        mobile=True,
+    )
+    browser.call("Page.navigate", url=path.as_uri())
+    browser.wait_for("Page.loadEventFired")
+    width = browser.call(
+        "Runtime.evaluate", expression="document.documentElement.scrollWidth", returnByValue=True
+    )["result"]["value"]
+    shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
+    light = browser.call(
+        "Runtime.evaluate",
+        expression="getComputedStyle(document.body).backgroundColor",
+        returnByValue=True,
+    )["result"]["value"]
+    browser.call(
+        "Emulation.setEmulatedMedia",
+        features=[{"name": "prefers-color-scheme", "value": "dark"}],
+    )
+    dark = browser.call(
+        "Runtime.evaluate",
+        expression="getComputedStyle(document.body).backgroundColor",
+        returnByValue=True,
+    )["result"]["value"]
+    errors = [
+        e
+        for e in browser.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+        or (
+            e.get("method") == "Runtime.consoleAPICalled"
+            and e["params"]["type"] in ("error", "warning")
+        )
+    ]
+    requests = [
+        e["params"]["request"]["url"]
+        for e in browser.events
+        if e.get("method") == "Network.requestWillBeSent"
+        and e["params"]["request"]["url"] != path.as_uri()
+    ]
+    assert errors == []
+    assert requests == []
+    assert width <= 390
+    assert png_colours(shot) > 50
+    assert light != dark

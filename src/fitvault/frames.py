@@ -103,13 +103,20 @@ _WEARABLE = "(platform = 'FITBIT' OR platform IS NULL)"
 
 
 def reconciled_sql(table: str, where: str) -> str:
-    """Rows of an interval table in the reconciled stream (see ``_WEARABLE``)."""
+    """Rows of an interval table in the reconciled stream (see ``_WEARABLE``).
+
+    An ASOF join finds, for another device's reading, the wearable interval that starts last
+    before it ends: the wearable's own intervals do not overlap one another, so that is the only
+    one that can overlap it. (A correlated NOT EXISTS grew with the product of both devices' rows:
+    11 s for a year of steps.)
+    """
     return (
-        f"WITH t AS (SELECT * FROM {table}{where}) "
+        f"WITH t AS (SELECT * FROM {table}{where}), "
+        f"w AS (SELECT start_time AS w_start, end_time AS w_end FROM {table} WHERE {_WEARABLE}), "
+        f"o AS (SELECT * FROM t WHERE NOT {_WEARABLE}) "
         f"SELECT * FROM t WHERE {_WEARABLE} UNION ALL "
-        f"SELECT * FROM t o WHERE NOT {_WEARABLE} AND NOT EXISTS (SELECT 1 FROM {table} w "
-        f"WHERE {_WEARABLE.replace('platform', 'w.platform')} "
-        "AND w.start_time < o.end_time AND o.start_time < w.end_time)"
+        "SELECT o.* FROM o ASOF LEFT JOIN w ON o.end_time > w.w_start "
+        "WHERE w.w_end IS NULL OR w.w_end <= o.start_time"
     )
 
 

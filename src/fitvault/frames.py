@@ -206,14 +206,7 @@ def steps(
     where, params = _where("start_time", "local_date", start, end, tz)
     rows = f"({reconciled_sql('steps', where)})"
     if freq.upper() in ("D", "1D", "DAY"):
-        df = store.df(
-            f"SELECT local_date AS date, sum(count)::BIGINT AS steps FROM {rows} "
-            "GROUP BY local_date ORDER BY local_date",
-            params,
-        )
-        today = pd.Timestamp.now(tz=tz).tz_localize(None).normalize()
-        df["partial_day"] = df["date"] >= today
-        return df
+        return daily_steps(store, where, params, tz)
     df = store.df(
         "SELECT start_time AS time, start_time + to_seconds(utc_offset_s) AS local_time, "
         f"local_date, count::BIGINT AS steps, device, source FROM {rows} ORDER BY start_time",
@@ -230,6 +223,18 @@ def steps(
             f"unknown frequency {freq!r}: use a pandas offset alias like 'h' or 'W'"
         ) from exc
     return out.rename_axis("time").reset_index()
+
+
+def daily_steps(store: Store, where: str, params: list[Any], tz: str) -> pd.DataFrame:
+    """Reconciled steps per local day for a ``_where`` clause; ``partial_day`` marks today."""
+    df = store.df(
+        f"SELECT local_date AS date, sum(count)::BIGINT AS steps FROM "
+        f"({reconciled_sql('steps', where)}) GROUP BY local_date ORDER BY local_date",
+        params,
+    )
+    today = pd.Timestamp.now(tz=tz).tz_localize(None).normalize()
+    df["partial_day"] = df["date"] >= today
+    return df
 
 
 _SESSION_SQL = """

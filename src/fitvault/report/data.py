@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from fitvault import catalog
+from fitvault import catalog, frames
 from fitvault.frames import _where
 from fitvault.report import fast
 from fitvault.store import Store
@@ -97,7 +97,7 @@ def _gather(vault: _Pinned, since: dt.date | None, until: dt.date | None) -> Rep
     wear = fast.wear_time(store)
     rhr = vault.resting_heart_rate(since, until)
     sleep = vault.sleep(since, until)
-    steps = fast.daily_steps(store, *_where("start_time", "local_date", since, until, tz), tz)
+    steps = frames.daily_steps(store, *_where("start_time", "local_date", since, until, tz), tz)
     every = sorted({*_dates(wear), *_dates(rhr), *_dates(sleep), *_dates(steps)})
     data = ReportData(
         tz=tz,

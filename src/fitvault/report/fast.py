@@ -2,9 +2,7 @@
 
 Five years of heart rate is ~30 million rows. ``Vault.wear_time()``, ``heart_rate_zone_minutes()``
 and an hour-by-day heat map would each group them by minute again; here that is done once, into
-a temporary table of one row per local minute, and all three read it. Daily steps use an ASOF
-join for the reconciliation rule instead of ``frames.steps``' correlated ``NOT EXISTS``, which
-grows with the product of the two devices' rows (11 s for one year). ``tests/test_report.py``
+a temporary table of one row per local minute, and all three read it. ``tests/test_report.py``
 checks that each result equals the Vault API's on the same vault.
 """
 
@@ -18,7 +16,6 @@ from fitvault import derived
 from fitvault.store import Store
 
 MINUTES = "_report_minutes"
-_WEARABLE = "(platform = 'FITBIT' OR platform IS NULL)"  # as frames._WEARABLE
 
 
 def build_minutes(store: Store, where: str, params: list[Any]) -> None:
@@ -69,26 +66,4 @@ def zone_minutes(store: Store) -> pd.DataFrame:
         "AND m.bpm >= b.min_bpm AND m.bpm < b.max_bpm GROUP BY 1, 2 ORDER BY 1, 2"
     )
     df.attrs["derived"] = {"minutes_derived": derived.ZONE}
-    return df
-
-
-def daily_steps(store: Store, where: str, params: list[Any], tz: str) -> pd.DataFrame:
-    """As ``Vault.steps("D")``: the wearable's steps, plus another device's where its interval
-    overlaps no wearable interval. The ASOF join finds the wearable interval starting last
-    before the other one ends; as the wearable's intervals do not overlap each other, that is
-    the only one that can overlap it."""
-    df = store.df(
-        f"WITH t AS (SELECT * FROM steps{where}), "
-        f"w AS (SELECT start_time, end_time FROM steps WHERE {_WEARABLE}), "
-        f"o AS (SELECT * FROM t WHERE NOT {_WEARABLE}), "
-        "hit AS (SELECT o.local_date, o.count, o.start_time, w.end_time AS w_end "
-        "FROM o ASOF LEFT JOIN w ON o.end_time > w.start_time) "
-        "SELECT local_date AS date, sum(count)::BIGINT AS steps FROM ("
-        f"SELECT local_date, count FROM t WHERE {_WEARABLE} UNION ALL "
-        "SELECT local_date, count FROM hit WHERE w_end IS NULL OR w_end <= start_time"
-        ") GROUP BY 1 ORDER BY 1",
-        params,
-    )
-    today = pd.Timestamp.now(tz=tz).tz_localize(None).normalize()
-    df["partial_day"] = df["date"] >= today
     return df

@@ -31,6 +31,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
+from fitvault._fs import probe_writable
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +156,7 @@ def check_writable(directory: Path) -> None:
     so that a sign-in is never completed only to find nowhere to keep the tokens."""
     directory = Path(directory)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-check.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(directory)
     except OSError as exc:
         raise ConfigError(
             f"cannot write to the vault directory {directory} ({exc.strerror or exc}); "

@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from fitvault._errors import ConfigError
+from fitvault._fs import probe_writable
 
 STAGE_COLOURS = {"deep": "#1f3a68", "light": "#7fb2e5", "rem": "#8e5bb5", "wake": "#e8743b"}
 STAGE_LABELS = {"deep": "Deep", "light": "Light", "rem": "REM", "wake": "Wake"}
@@ -378,10 +379,7 @@ def check_out_dir(out_dir: Path) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"--out {out_dir} is a file; give a directory for the figures")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-check.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(out_dir)
     except OSError as exc:
         raise ConfigError(
             f"cannot write figures to {out_dir} ({exc.strerror or exc}); pick another --out"

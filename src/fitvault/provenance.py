@@ -116,17 +116,28 @@ class Merger:
     """The merge of one batch of one source into one table and its children (the caller holds
     the transaction). Working sets live in temporary tables named ``_m_*``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, revisions: bool = True) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        revisions: bool = True,
+        known: dict[str, set[str]] | None = None,
+    ) -> None:
+        """``known`` caches ``_sources`` for as long as the caller holds the file (no other
+        process can write meanwhile); the caller drops it when it lets go or rolls back."""
         self.con = con
         self.revisions = revisions
+        self.known = known if known is not None else {}
         self._batch_rows = 0
         self._key_range: tuple[object, object] = (None, None)
 
     def sources(self, table: str) -> set[str]:
-        rows = self.con.execute(
-            "SELECT source FROM _sources WHERE table_name = ?", [table]
-        ).fetchall()
-        return {r[0] for r in rows}
+        if table not in self.known:
+            rows = self.con.execute(
+                "SELECT source FROM _sources WHERE table_name = ?", [table]
+            ).fetchall()
+            self.known[table] = {r[0] for r in rows}
+        return self.known[table]
 
     def merge(
         self,
@@ -151,19 +162,21 @@ class Merger:
             if batch.num_rows:
                 mm = pc.min_max(batch.column(shape.table.key[0]))
                 self._key_range = (mm["min"].as_py(), mm["max"].as_py())
-            mixed = bool(self.sources(shape.name) - {source})
-            self._drop_old(shape, source, spans)
+            present = self.sources(shape.name)
+            mixed = bool(present - {source})
+            old = self._drop_old(shape, source, spans, mixed)
             if mixed:
-                self._promote(shape, source)
+                if old is not None:
+                    self._promote(shape, source, present)
                 self._place(shape, source, children)
             else:
                 self._insert_all(shape, children)
-            if batch.num_rows:
-                self.con.execute(
-                    "INSERT OR IGNORE INTO _sources VALUES (?, ?)", [shape.name, source]
-                )
+            if batch.num_rows and source not in present:
+                self.con.execute("INSERT INTO _sources VALUES (?, ?)", [shape.name, source])
+                self.known[shape.name] = present | {source}
         finally:
             self.con.unregister("_m_batch")
+            self.con.unregister("_m_old")
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -182,7 +195,9 @@ class Merger:
         finally:
             self.con.unregister("_m_in")
 
-    def _drop_old(self, shape: Shape, source: str, spans: Sequence[tuple[object, object]]) -> None:
+    def _drop_old(
+        self, shape: Shape, source: str, spans: Sequence[tuple[object, object]], mixed: bool
+    ) -> pa.Table | None:
         """Delete the source's rows the batch answers for: those in its spans and those at its
         keys, wherever they stand; a changed or dropped row goes to the revision history."""
         rc, key0 = shape.table.range_column, shape.table.key[0]
@@ -191,7 +206,7 @@ class Merger:
             (f'x.source = ? AND x."{rc}" >= ? AND x."{rc}" < ?', [source, lo, hi])
             for lo, hi in spans
         ]
-        if self._batch_rows:
+        if self._batch_rows and not _within(self._key_range, spans if rc == key0 else ()):
             lo, hi = self._key_range
             wheres.append(
                 (
@@ -200,31 +215,22 @@ class Merger:
                     [source, lo, hi],
                 )
             )
-        selects, params = [], []
-        for name, tag in ((shape.name, "t"), (others(shape.name), "o")):
+        parts = []
+        tables = [(shape.name, "t")] + ([(others(shape.name), "o")] if mixed else [])
+        for name, tag in tables:
             for where, values in wheres:
-                selects.append(
-                    f"SELECT '{tag}' AS _in, x.rowid AS _rid, x.* FROM {name} x WHERE {where}"
-                )
-                params += values
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _m_old AS "
-            + (
-                " UNION ".join(selects)
-                if selects
-                else f"SELECT 't' AS _in, x.rowid AS _rid, x.* FROM {shape.name} x WHERE FALSE"
-            ),
-            params,
-        )
+                gone = self.con.sql(
+                    f"DELETE FROM {name} x WHERE {where} RETURNING *", params=values
+                ).to_arrow_table()
+                if gone.num_rows:
+                    gone = gone.select(shape.table.column_names)
+                    parts.append(gone.append_column("_in", pa.array([tag] * gone.num_rows)))
+        if not parts:
+            return None
+        old = pa.concat_tables(parts)
+        self.con.register("_m_old", old)
         if self.revisions:
             self._record_revisions(shape, source)
-        self.con.execute(
-            f"DELETE FROM {shape.name} WHERE rowid IN (SELECT _rid FROM _m_old WHERE _in = 't')"
-        )
-        self.con.execute(
-            f"DELETE FROM {others(shape.name)} WHERE rowid IN "
-            "(SELECT _rid FROM _m_old WHERE _in = 'o')"
-        )
         for child in shape.children:
             for name in (child.name, others(child.name)):
                 self.con.execute(
@@ -232,6 +238,7 @@ class Merger:
                     f"(SELECT {shape.table.key[0]} FROM _m_old)",
                     [source],
                 )
+        return old
 
     def _record_revisions(self, shape: Shape, source: str) -> None:
         key0 = shape.table.key[0]
@@ -247,9 +254,9 @@ class Merger:
             [shape.name, source],
         )
 
-    def _promote(self, shape: Shape, source: str) -> None:
+    def _promote(self, shape: Shape, source: str, present: set[str]) -> None:
         """Where a dropped winner shadowed other sources' rows, the best of them comes back."""
-        for other in sorted(self.sources(shape.name) - {source}, key=rank):
+        for other in sorted(present - {source}, key=rank):
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _m_move AS "
                 f"SELECT o.rowid AS _rid, o.* FROM {others(shape.name)} o WHERE o.source = ? "
@@ -365,6 +372,17 @@ def seen_by_sql(shape: Shape, where: str = "TRUE") -> str:
 
 
 def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:
+    if pc.count_distinct(rows.column(key[0])).as_py() == rows.num_rows:
+        return False  # the leading key column alone tells the rows apart
     if len(key) == 1:
-        return bool(pc.count_distinct(rows.column(key[0])).as_py() < rows.num_rows)
+        return True
     return bool(rows.group_by(list(key)).aggregate([]).num_rows < rows.num_rows)
+
+
+def _within(key_range: tuple[object, object], spans: Sequence[tuple[object, object]]) -> bool:
+    """Whether one span holds every key of the batch (then the span's rows include them)."""
+    lo, hi = key_range
+    try:
+        return any(a <= lo and hi < b for a, b in spans)  # type: ignore[operator]
+    except TypeError:
+        return False

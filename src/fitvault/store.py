@@ -120,6 +120,7 @@ class Store:
         self._coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self._pending_coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self.record_revisions = True  # a rebuild replays history: nothing new to record
+        self._known_sources: dict[str, set[str]] = {}  # valid while the file stays open
         with self._translate("opening the vault"):
             if not read_only:
                 _private_file(self.path)
@@ -128,6 +129,7 @@ class Store:
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
+            self._known_sources.clear()
             self._con = _connect(self.path, self.read_only, self.wait)
             self._opened = time.monotonic()
             if not self.read_only:
@@ -246,6 +248,7 @@ class Store:
                 yield
             except BaseException:
                 self._pending_coverage.clear()
+                self._known_sources.clear()
                 self.con.rollback()
                 raise
             self.con.commit()
@@ -305,7 +308,9 @@ class Store:
     ) -> None:
         """The merge described in the module docstring (caller holds the transaction)."""
         spans = merge_spans(replaces)
-        merger = provenance.Merger(self.con, revisions=self.record_revisions)
+        merger = provenance.Merger(
+            self.con, revisions=self.record_revisions, known=self._known_sources
+        )
         for shape in provenance.shapes([dtype]):
             bounds = [
                 tuple(_bound(shape.table, shape.table.range_column, v) for v in s) for s in spans
@@ -447,6 +452,7 @@ class Store:
             self.con.execute(f"DELETE FROM {table.name}")
             self.con.execute(f"DELETE FROM {provenance.others(table.name)}")
         self.con.execute("DELETE FROM _sources")
+        self._known_sources.clear()
 
 
 def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:

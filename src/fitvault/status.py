@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from fitvault import catalog
+from fitvault import catalog, provenance
 from fitvault._errors import AuthError
 from fitvault.auth import ACCOUNT_FILE, Account, TokenStore
 from fitvault.catalog import DataType, Table
@@ -101,7 +101,18 @@ def type_status(
         "outcome": outcome,
         "reason": reason,
         "tables": {t.name: store.count(t.name) for t in dtype.tables},
+        "sources": _by_source(store, main.name) if rows else {},
+        "kept_aside": _by_source(store, provenance.others(main.name)) if rows else {},
     }
+
+
+def _by_source(store: Store, table: str) -> dict[str, int]:
+    """Rows per source: in a table, the readings each source stands for; in its others table,
+    the readings a better source also saw (see fitvault.provenance)."""
+    rows = store.con.execute(
+        f"SELECT source, count(*) FROM {table} GROUP BY source ORDER BY 2 DESC"
+    ).fetchall()
+    return {str(s): int(n) for s, n in rows}
 
 
 # --- the file ---------------------------------------------------------------------------------
@@ -257,6 +268,17 @@ def _gap_text(gap_list: list[dict[str, Any]]) -> str:
     return f"; {missing} day{'s' * (missing != 1)} missing ({span}{more})"
 
 
+def _source_text(t: dict[str, Any]) -> str:
+    """Said only when more than the API is involved: which sources the rows come from."""
+    sources, kept = t.get("sources", {}), t.get("kept_aside", {})
+    if set(sources) | set(kept) <= {SOURCE}:
+        return ""
+    parts = [f"{n:,} from {s}" for s, n in sources.items()]
+    if kept:
+        parts.append("also seen by " + ", ".join(f"{s} ({n:,})" for s, n in kept.items()))
+    return f" — {'; '.join(parts)}"
+
+
 def _type_lines(types: dict[str, dict[str, Any]]) -> list[str]:
     lines, empty = [], []
     for name, t in types.items():
@@ -268,6 +290,7 @@ def _type_lines(types: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(
             f"  {_label(name)}: {t['rows']:,} rows on {days} day{'s' * (days != 1)}, "
             f"{_day(t['first_day'])} to {_day(t['last_day'])}{_gap_text(t['gaps'])}"
+            f"{_source_text(t)}"
         )
     if empty:
         lines.append(f"  No data (yet) for: {', '.join(empty)}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -20,7 +21,7 @@ import httpx2
 import pandas as pd
 import platformdirs
 
-from fitvault import catalog, frames, importer
+from fitvault import catalog, frames, importer, provenance
 from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
@@ -476,6 +477,38 @@ class Vault:
                 sheet_rows=sheet_rows,
                 progress=progress,
             )
+
+    def provenance(
+        self, data_type: str, since: dt.date | str | None = None, until: dt.date | str | None = None
+    ) -> pd.DataFrame:
+        """The type's rows with ``seen_by``: every source that saw each reading, best first —
+        the row's values are the first one's (precedence: ``fitvault.provenance``)."""
+        dtype = parse_types([data_type])[0]
+        shape = provenance.shapes([dtype])[0]
+        day = "date" if "date" in shape.table.column_names else "local_date"
+        where, params = ["TRUE"], []
+        for bound, op, what in ((since, ">=", "since"), (until, "<=", "until")):
+            if (value := _date(bound, what)) is not None:
+                where.append(f't."{day}" {op} ?')
+                params.append(value)
+        sql = provenance.seen_by_sql(shape, " AND ".join(where))
+        with self.store(read_only=True) as store:
+            return store.df(f'{sql} ORDER BY t."{shape.table.key[0]}"', params)
+
+    def revisions(self, data_type: str | None = None) -> pd.DataFrame:
+        """Rows that a later read of the same source changed or dropped, oldest first: table,
+        source, revised_at, change ("changed" or "removed"), old and new row (dicts)."""
+        names = [t.name for t in parse_types([data_type])[0].tables] if data_type else None
+        where = "WHERE table_name IN (SELECT unnest(?))" if names else ""
+        with self.store(read_only=True) as store:
+            df = store.df(
+                "SELECT table_name AS table, source, revised_at, change, old::VARCHAR AS old, "
+                f"new::VARCHAR AS new FROM _revisions {where} ORDER BY revised_at",
+                [names] if names else [],
+            )
+        for col in ("old", "new"):
+            df[col] = [json.loads(v) if isinstance(v, str) else None for v in df[col]]
+        return df
 
     def sql(self, query: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """A read-only SQL query as a DataFrame (writes are refused); ``<table>_local`` views

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from fitvault import catalog, provenance
 from fitvault.normalise import columns
 from fitvault.store import Store
+from tests.test_store import sleep_rows
 
 HR = catalog.get("heart-rate")
 SLEEP = catalog.get("sleep")
@@ -139,27 +140,9 @@ def test_a_changed_or_dropped_reading_is_kept_as_a_revision(tmp_path: Path) -> N
 
 def session(start_min: int, end_min: int, source: str) -> dict[str, pa.Table]:
     """One sleep session (and two stage rows) of a source, minutes after T0."""
-    start, end = T0 + dt.timedelta(minutes=start_min), T0 + dt.timedelta(minutes=end_min)
-    row = {c: [None] for c in catalog.SLEEP_SESSIONS_TABLE.column_names}
-    row |= {
-        "start_time": [start],
-        "end_time": [end],
-        "local_date": [end.date()],
-        "source": [source],
-    }
-    mid = start + (end - start) / 2
-    stages = {
-        "session_start": [start, start],
-        "start_time": [start, mid],
-        "end_time": [mid, end],
-        "utc_offset_s": [0, 0],
-        "stage": ["LIGHT", "DEEP"],
-        "source": [source] * 2,
-    }
-    return {
-        "sleep_sessions": pa.table(row, schema=catalog.SLEEP_SESSIONS_TABLE.schema),
-        "sleep_stages": pa.table(stages, schema=catalog.SLEEP_STAGES_TABLE.schema),
-    }
+    return sleep_rows(
+        T0 + dt.timedelta(minutes=start_min), T0 + dt.timedelta(minutes=end_min), source
+    )
 
 
 def save_sleep(
@@ -274,3 +257,47 @@ def test_rank_is_a_total_order() -> None:
     assert all(
         provenance.rank(a) != provenance.rank(b) for a, b in itertools.combinations(names, 2)
     )
+
+
+STEPS = catalog.get("steps")
+
+
+def steps(rows: list[tuple[int, int, int]], source: str) -> dict[str, pa.Table]:
+    """Step intervals (start and end in minutes after T0's midnight, count) of one source."""
+    day = T0.replace(hour=0)
+    starts = [day + dt.timedelta(minutes=a) for a, _, _ in rows]
+    ends = [day + dt.timedelta(minutes=b) for _, b, _ in rows]
+    return {
+        "steps": columns.table(
+            catalog.STEPS_TABLE,
+            {
+                "start_time": starts,
+                "end_time": ends,
+                "utc_offset_s": [0] * len(rows),
+                "local_date": [s.date() for s in starts],
+                "count": [n for *_, n in rows],
+                "source": [source] * len(rows),
+            },
+        )
+    }
+
+
+def test_a_day_total_and_the_minutes_it_sums_count_once(tmp_path: Path) -> None:
+    """A legacy day total and another source's minutes of that day are one count, in either
+    order: the better source's rows stand (the API's minutes over the legacy total, the legacy
+    total over the export's minutes), so a daily sum never adds both."""
+    total = steps([(0, 1440, 90)], LEGACY)
+    cases = [(steps([(600, 601, 40), (601, 602, 50)], API), API, [API, API]),
+             (steps([(600, 601, 40), (601, 602, 50)], TAKEOUT), TAKEOUT, [LEGACY])]  # fmt: skip
+    for i, (minutes, source, standing) in enumerate(cases):
+        order = [(total, LEGACY), (minutes, source)]
+        for j, pages in enumerate((order, order[::-1])):
+            with Store(tmp_path / f"{i}{j}") as store:
+                for rows, src in pages:
+                    store.commit_page(STEPS, rows, source=src, replace=None, covered=None, raw=None)
+                got = store.con.execute(
+                    "SELECT source, sum(count) FROM steps GROUP BY ALL"
+                ).fetchall()
+                assert sorted(s for s, _ in got) == sorted(set(standing))
+                assert sum(n for _, n in got) == 90
+                assert store.count("_others_steps") == (1 if source == API else 2)

@@ -98,13 +98,13 @@ def test_a_reading_seen_by_two_sources_is_one_row(tmp_path: Path) -> None:
         }
 
 
-def sleep_rows(start: dt.datetime, end: dt.datetime) -> dict[str, pa.Table]:
+def sleep_rows(start: dt.datetime, end: dt.datetime, source: str = API) -> dict[str, pa.Table]:
     session = {c: [None] for c in catalog.SLEEP_SESSIONS_TABLE.column_names}
     session |= {
         "start_time": [start],
         "end_time": [end],
         "local_date": [end.date()],
-        "source": ["google-health-api"],
+        "source": [source],
     }
     mid = start + (end - start) / 2
     stages = {
@@ -113,7 +113,7 @@ def sleep_rows(start: dt.datetime, end: dt.datetime) -> dict[str, pa.Table]:
         "end_time": [mid, end],
         "utc_offset_s": [0, 0],
         "stage": ["LIGHT", "DEEP"],
-        "source": ["google-health-api"] * 2,
+        "source": [source] * 2,
     }
     return {
         "sleep_sessions": pa.table(session, schema=catalog.SLEEP_SESSIONS_TABLE.schema),

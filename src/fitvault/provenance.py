@@ -36,6 +36,8 @@ from fitvault.catalog import DataType, RecordKind, Table
 
 RANK = {"google-health-api": 0, "fitbit-legacy": 1, "takeout": 2}
 MIN_OVERLAP = 0.5  # of the shorter session
+WINNERS_DROPPED = "r._in = 't'"  # rows of _m_old that stood in the table
+COARSE = "1 HOUR"  # an interval longer than this is a total that finer rows may spell out
 DDL = """
 CREATE TABLE IF NOT EXISTS _sources (table_name VARCHAR, source VARCHAR,
     PRIMARY KEY (table_name, source));
@@ -54,6 +56,10 @@ def others(table: str) -> str:
     return f"_others_{table}"
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _rank_sql(column: str) -> str:
     whens = " ".join(f"WHEN '{s}' THEN {r}" for s, r in RANK.items())
     return f"(CASE {column} {whens} ELSE {len(RANK)} END)"
@@ -66,12 +72,19 @@ class Shape:
     table: Table
     children: tuple[Table, ...]
     sessions: bool
+    intervals: bool = False
 
     @classmethod
     def of(cls, dtype: DataType, table: Table) -> Shape:
         children = tuple(t for t in dtype.tables if t.parent == table.name)
-        sessions = dtype.record_kind is RecordKind.SESSION and table is dtype.tables[0]
-        return cls(table, children, sessions)
+        main = table is dtype.tables[0]
+        sessions = dtype.record_kind is RecordKind.SESSION and main
+        intervals = (
+            dtype.record_kind is RecordKind.INTERVAL
+            and main
+            and {"start_time", "end_time", "local_date"} <= set(table.column_names)
+        )
+        return cls(table, children, sessions, intervals)
 
     @property
     def name(self) -> str:
@@ -103,6 +116,40 @@ class Shape:
                 f"{s} >= {MIN_OVERLAP} * {shorter}",
             ]
         return " AND ".join(parts)
+
+    def covers(self, a: str, b: str) -> str:
+        """Interval ``a`` is a coarse total (over an hour: a day's steps from the legacy API)
+        holding the finer interval ``b`` of the same day: one count told twice."""
+        extra = [
+            f'{a}."{k}" IS NOT DISTINCT FROM {b}."{k}"'
+            for k in self.table.key
+            if k not in ("start_time", "device")
+        ]
+        return " AND ".join([
+            f"{a}.local_date = {b}.local_date",
+            f"{a}.end_time - {a}.start_time > INTERVAL {COARSE}",
+            f"{b}.end_time - {b}.start_time < {a}.end_time - {a}.start_time",
+            f"{a}.start_time <= {b}.start_time AND {b}.end_time <= {a}.end_time",
+            f"({a}.device IS NULL OR {b}.device IS NULL OR {a}.device = {b}.device)",
+            *extra,
+        ])  # fmt: skip
+
+    def relations(self, a: str, b: str) -> list[str]:
+        """Each way rows ``a`` and ``b`` can be one reading (checked one join at a time)."""
+        if self.intervals:
+            return [self.same(a, b), self.covers(a, b), self.covers(b, a)]
+        return [self.same(a, b)]
+
+    def exists(self, table: str, alias: str, other: str, where: str = "TRUE") -> str:
+        """Some row of ``table`` (as ``alias``, filtered by ``where``) is ``other``'s reading."""
+        return (
+            "("
+            + " OR ".join(
+                f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {where} AND {rel})"
+                for rel in self.relations(alias, other)
+            )
+            + ")"
+        )
 
     def struct(self, alias: str) -> str:
         return (
@@ -260,8 +307,8 @@ class Merger:
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _m_move AS "
                 f"SELECT o.rowid AS _rid, o.* FROM {others(shape.name)} o WHERE o.source = ? "
-                f"AND EXISTS (SELECT 1 FROM _m_old r WHERE r._in = 't' AND {shape.same('r', 'o')}) "
-                f"AND NOT EXISTS (SELECT 1 FROM {shape.name} t WHERE {shape.same('t', 'o')})",
+                f"AND {shape.exists('_m_old', 'r', 'o', WINNERS_DROPPED)} "
+                f"AND NOT {shape.exists(shape.name, 't', 'o')}",
                 [other],
             )
             self._move(shape, from_others=True)
@@ -269,14 +316,11 @@ class Merger:
     def _place(self, shape: Shape, source: str, children: dict[str, pa.Table]) -> None:
         """Batch rows that a better source already holds go to the others; the rest replace
         the worse sources' rows, which go to the others."""
-        r = _rank_sql("t.source")
-        better = f"({r} < ? OR ({r} = ? AND t.source < ?))"
-        level = (rank(source)[0], rank(source)[0], source)
+        r, level, lit = _rank_sql("t.source"), rank(source)[0], _literal(source)
+        better = f"t.source <> {lit} AND ({r} < {level} OR ({r} = {level} AND t.source < {lit}))"
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _m_lose AS SELECT b.* FROM _m_batch b WHERE EXISTS "
-            f"(SELECT 1 FROM {shape.name} t WHERE t.source <> ? AND {better} "
-            f"AND {shape.same('t', 'b')})",
-            [source, *level],
+            "CREATE OR REPLACE TEMP TABLE _m_lose AS SELECT b.* FROM _m_batch b WHERE "
+            + shape.exists(shape.name, "t", "b", better)
         )
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _m_win AS SELECT b.* FROM _m_batch b WHERE NOT EXISTS "
@@ -285,7 +329,7 @@ class Merger:
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _m_move AS "
             f"SELECT t.rowid AS _rid, t.* FROM {shape.name} t WHERE t.source <> ? "
-            f"AND EXISTS (SELECT 1 FROM _m_win b WHERE {shape.same('t', 'b')})",
+            f"AND {shape.exists('_m_win', 'b', 't')}",
             [source],
         )
         self._move(shape, from_others=False)
@@ -343,12 +387,11 @@ class Merger:
         the second-best source down, rows a better remaining row stands for go to the others."""
         present = sorted(self.sources(shape.name), key=rank)
         for i, source in enumerate(present[1:], 1):
-            better = ", ".join(f"'{s}'" for s in present[:i])
+            better = ", ".join(_literal(s) for s in present[:i])
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _m_move AS "
-                f"SELECT o.rowid AS _rid, o.* FROM {shape.name} o WHERE o.source = ? AND EXISTS "
-                f"(SELECT 1 FROM {shape.name} t WHERE t.source IN ({better}) "
-                f"AND {shape.same('t', 'o')})",
+                f"SELECT o.rowid AS _rid, o.* FROM {shape.name} o WHERE o.source = ? AND "
+                + shape.exists(shape.name, "t", "o", f"t.source IN ({better})"),
                 [source],
             )
             self._move(shape, from_others=False)
@@ -363,7 +406,7 @@ def seen_by_sql(shape: Shape, where: str = "TRUE") -> str:
     """The table's rows with ``seen_by``: every source that saw the reading, best first."""
     found = (
         f"SELECT DISTINCT o.source AS s, {_rank_sql('o.source')} AS r FROM {others(shape.name)} o "
-        f"WHERE o.source <> t.source AND {shape.same('t', 'o')}"
+        f"WHERE o.source <> t.source AND ({' OR '.join(shape.relations('t', 'o'))})"
     )
     return (
         f"SELECT t.*, list_prepend(t.source, coalesce((SELECT list(s ORDER BY r, s) FROM "

@@ -17,7 +17,9 @@ source changes or drops is copied to ``_revisions`` (old and new as JSON) before
 
 "The same reading": samples, intervals and daily rows match on their natural key, a missing
 device matching any device (export and legacy rows name none); sessions (sleep, exercise, …)
-match when they overlap by at least half of the shorter one — never by exact start.
+match when they overlap by at least half of the shorter one — never by exact start; and an
+interval over an hour long (a day's total) is one reading with the finer intervals of the same
+day inside it, so a daily sum never counts both.
 
 While a table holds rows of one source only (``_sources`` says which), a merge takes the fast
 path: the rows are replaced in place, nothing to rank.

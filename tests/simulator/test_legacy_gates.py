@@ -3,6 +3,7 @@ scopes, range limits, the 1sec and 410 switches."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx2
@@ -174,3 +175,31 @@ def test_the_gone_switch_makes_every_legacy_endpoint_answer_410(
     assert client.get("/oauth2/authorize", params={"client_id": "A"}).status_code == 410
     identity = client.get("/v4/users/me/identity", headers=_bearer(v4))
     assert identity.status_code == 200
+
+
+@pytest.mark.parametrize(("flag", "status"), [([], 400), (["--legacy-gone"], 410)])
+def test_fitvault_simulate_legacy_gone_switches_the_served_face(
+    flag: list[str], status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fitvault simulate --legacy-gone` serves a legacy face that answers 410; without it, the
+    face is there (a request without a token gets its 400)."""
+    from typer.testing import CliRunner
+
+    from fitvault import cli
+    from fitvault.simulator import server
+
+    answers: list[int] = []
+
+    def serve(app: object, sock: object) -> None:  # instead of blocking on the socket
+        async def ask() -> int:
+            transport = httpx2.ASGITransport(app=app)  # type: ignore[arg-type]
+            async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as c:
+                return (await c.get(PROFILE)).status_code
+
+        answers.append(asyncio.run(ask()))
+        sock.close()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(server, "serve_forever", serve)
+    result = CliRunner().invoke(cli.app, ["simulate", "--port", "0", "--days", "2", *flag])
+    assert result.exit_code == 0, result.output
+    assert answers == [status]

@@ -46,7 +46,9 @@ from fitvault.simulator.legacy_wire import (
 from fitvault.simulator.responses import json_response
 from fitvault.simulator.world import World
 
-_U = r"^/1/user/(?P<user>[^/]+)/"
+# The API answers every resource under each path version (tutorials that set python-fitbit's
+# API_VERSION = 1.2 for sleep fetch heart rate through /1.2/ too); only sleep differs by version.
+_U = r"^/(?P<ver>1|1\.1|1\.2)/user/(?P<user>[^/]+)/"
 _DATES = r"/date/(?P<a>[^/]+?)(?:/(?P<b>[^/]+?))?"
 _INTRA = r"/date/(?P<a>[^/]+)/(?P<b>[^/]+)/(?P<detail>[^/.]+)"
 _WINDOW = r"(?:/time/(?P<t0>\d\d:\d\d)/(?P<t1>\d\d:\d\d))?\.json$"
@@ -253,7 +255,7 @@ def _activity_intraday(api: LegacyApi, request: Request, _g: LegacyGrant, m: dic
 
 
 def _sleep(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
-    if m["ver"] == "1":
+    if m["ver"] != "1.2":
         if m["b"] is not None:
             raise not_found()  # v1 has no range form
         return api.sleep.day_v1(api.date(m["a"]))
@@ -292,7 +294,7 @@ ROUTES = (
         "activity",
         _activity_series,
     ),
-    _route(r"^/(?P<ver>1|1\.2)/user/(?P<user>[^/]+)/sleep" + _DATES + r"\.json$", "sleep", _sleep),
+    _route(_U + r"sleep" + _DATES + r"\.json$", "sleep", _sleep),
     _route(_U + r"(?P<kind>hrv)" + _DATES + r"\.json$", "heartrate", _summary),
     _route(_U + r"(?P<kind>spo2)" + _DATES + r"\.json$", "oxygen_saturation", _summary),
     _route(_U + r"(?P<kind>br)" + _DATES + r"\.json$", "respiratory_rate", _summary),

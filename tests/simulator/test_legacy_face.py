@@ -272,3 +272,49 @@ def test_daily_steps_and_resting_heart_rate_are_the_worlds(world: World, fb: htt
     assert {x["dateTime"]: x["value"]["restingHeartRate"] for x in heart["activities-heart"]} == {
         d: resting[d] for d in (x["dateTime"] for x in heart["activities-heart"])
     }
+
+
+def test_thirty_day_averages_are_over_the_main_sleeps_before(
+    world: World, fb: httpx2.Client
+) -> None:
+    """thirtyDayAvgMinutes is the mean of each stage over the main sleeps ending in the 30 days
+    before the night's date (the first night has none, so 0)."""
+    resp = fb.get(f"/1.2/user/-/sleep/date/{world.start}/{world.last}.json").json()
+    mains = [s for s in world.sleep() if s.main_sleep]
+    by_id = {log["logId"]: log for log in resp["sleep"]}
+    for i, night in enumerate(mains):
+        summary = by_id[night.id % 10**11]["levels"]["summary"]
+        before = mains[max(0, i - 30) : i]  # one main sleep a night; 12 days < 30
+        for stage, level in (("DEEP", "deep"), ("REM", "rem"), ("LIGHT", "light")):
+            mean = (
+                sum(s.minutes_by_stage.get(stage, 0) for s in before) / len(before) if before else 0
+            )
+            assert summary[level]["thirtyDayAvgMinutes"] == round(mean)
+
+
+def test_units_follow_accept_language(world: World, fb: httpx2.Client) -> None:
+    """en_US gets miles and pounds, anything else kilometres and kilograms (python-fitbit sends
+    en_US unless told METRIC)."""
+    day = _day(world, 6)
+    path = f"/1/user/-/activities/distance/date/{day}/1d.json"
+    km = float(
+        fb.get(path, headers={"Accept-Language": "en_GB"}).json()["activities-distance"][0]["value"]
+    )
+    miles = float(
+        fb.get(path, headers={"Accept-Language": "en_US"}).json()["activities-distance"][0]["value"]
+    )
+    g = world.grid
+    epoch_day = (dt.date.fromisoformat(day) - dt.date(1970, 1, 1)).days
+    assert km == pytest.approx(world.grid_distance[g.day == epoch_day].sum() / 1e6, abs=1e-5)
+    assert miles == pytest.approx(km / 1.609344, abs=1e-5)
+    weights = world.records("weight")
+    last = world.last.isoformat()
+    kg = fb.get(f"/1/user/-/body/log/weight/date/{last}/1m.json").json()["weight"]
+    lb = fb.get(
+        f"/1/user/-/body/log/weight/date/{last}/1m.json", headers={"Accept-Language": "en_US"}
+    ).json()["weight"]
+    assert len(kg) == len(weights["grams"]) > 0
+    assert [x["weight"] for x in kg] == [round(g / 1000, 2) for g in weights["grams"].tolist()]
+    assert [x["weight"] for x in lb] == [
+        round(g / 1000 * 2.20462262185, 1) for g in weights["grams"].tolist()
+    ]

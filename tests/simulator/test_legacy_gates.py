@@ -203,3 +203,48 @@ def test_fitvault_simulate_legacy_gone_switches_the_served_face(
     result = CliRunner().invoke(cli.app, ["simulate", "--port", "0", "--days", "2", *flag])
     assert result.exit_code == 0, result.output
     assert answers == [status]
+
+
+def test_the_consent_page_allows_some_scopes_and_pkce_guards_the_code(
+    world: World,
+) -> None:
+    """Without auto-approve the page's Allow grants the ticked scopes; a public client's code
+    needs the right verifier, and a bad scope or challenge is refused on the page."""
+    sim = create_app(world, clock=FakeClock(NOW.timestamp()))
+    with serve_in_thread(sim.app) as url, httpx2.Client(base_url=url) as client:
+        query = {
+            "response_type": "code",
+            "client_id": "PUB123",
+            "redirect_uri": "http://127.0.0.1:9/cb",
+            "scope": "heartrate sleep",
+            "state": "s1",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+        page = client.get("/oauth2/authorize", params=query)
+        assert page.status_code == 200
+        assert 'value="allow"' in page.text
+        form = {k: v for k, v in query.items() if k != "scope"} | {"action": "allow"}
+        answer = client.post("/oauth2/authorize", data={**form, "scope": "sleep"})
+        assert answer.status_code == 302
+        location = answer.headers["location"]
+        assert location.startswith("http://127.0.0.1:9/cb?code=")
+        code = location.split("code=")[1].split("&")[0]
+        exchange = {"grant_type": "authorization_code", "code": code, "client_id": "PUB123"}
+        wrong = client.post("/oauth2/token", data={**exchange, "code_verifier": "x" * 43})
+        assert wrong.json()["errors"][0]["errorType"] == "invalid_grant"
+        answer = client.post("/oauth2/authorize", data={**form, "scope": "sleep"})
+        code = answer.headers["location"].split("code=")[1].split("&")[0]
+        verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636's example pair
+        right = client.post(
+            "/oauth2/token", data={**exchange, "code": code, "code_verifier": verifier}
+        )
+        assert right.status_code == 200, right.text
+        assert right.json()["scope"] == "sleep"
+        denied = client.post("/oauth2/authorize", data={**form, "action": "deny"})
+        assert "error=access_denied" in denied.headers["location"]
+        bad_scope = client.get("/oauth2/authorize", params={**query, "scope": "heartrate x"})
+        assert bad_scope.status_code == 400
+        assert "invalid_scope" in bad_scope.text
+        short = client.get("/oauth2/authorize", params={**query, "code_challenge": "abc"})
+        assert "must be between 43 and 128" in short.text

@@ -67,6 +67,9 @@ def _paths(world: World) -> dict[str, str]:
         "GetSpO2SummaryByDate": f"{u}/spo2/date/{d}.json",
         "GetSpO2SummaryByInterval": f"{u}/spo2/date/{d0}/{d}.json",
         "GetBreathingRateSummaryByDate": f"{u}/br/date/{d}.json",
+        "GetBreathingRateIntradayByDate": f"{u}/br/date/{d}/all.json",
+        "GetSpO2IntradayByDate": f"{u}/spo2/date/{d}/all.json",
+        "GetSpO2IntradayByInterval": f"{u}/spo2/date/{d0}/{d}/all.json",
         "GetBreathingRateSummaryByInterval": f"{u}/br/date/{d0}/{d}.json",
         "GetCardioScoreSummaryByDate": f"{u}/cardioscore/date/{d}.json",
         "GetCardioScoreSummaryByInterval": f"{u}/cardioscore/date/{d0}/{d}.json",
@@ -317,4 +320,27 @@ def test_units_follow_accept_language(world: World, fb: httpx2.Client) -> None:
     assert [x["weight"] for x in kg] == [round(g / 1000, 2) for g in weights["grams"].tolist()]
     assert [x["weight"] for x in lb] == [
         round(g / 1000 * 2.20462262185, 1) for g in weights["grams"].tolist()
+    ]
+
+
+def test_spo2_and_breathing_rate_of_a_night_are_the_worlds(world: World, fb: httpx2.Client) -> None:
+    """The SpO2 readings of the main sleep ending on a date, and its breathing rate per stage."""
+    night = world.main_sleeps[5]
+    day = dt.datetime.fromtimestamp(night.end_s + night.end_offset_s, dt.UTC).date().isoformat()
+    spo2 = fb.get(f"/1/user/-/spo2/date/{day}/all.json").json()
+    rec = world.records("oxygen-saturation")
+    inside = (rec["time"] >= night.start_s) & (rec["time"] < night.end_s)
+    assert spo2["dateTime"] == day
+    assert [m["value"] for m in spo2["minutes"]] == rec["percent"][inside].tolist()
+    br = fb.get(f"/1/user/-/br/date/{day}/all.json").json()["br"]
+    rr = world.records("respiratory-rate-sleep-summary")
+    i = int(np.flatnonzero(rr["time"] == night.end_s)[0])
+    assert br == [
+        {
+            "value": {
+                f"{s}SleepSummary": {"breathingRate": float(rr[f"{s}_breaths_per_minute"][i])}
+                for s in ("deep", "rem", "full", "light")
+            },
+            "dateTime": day,
+        }
     ]

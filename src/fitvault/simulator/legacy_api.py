@@ -50,6 +50,7 @@ from fitvault.simulator.world import World
 # API_VERSION = 1.2 for sleep fetch heart rate through /1.2/ too); only sleep differs by version.
 _U = r"^/(?P<ver>1|1\.1|1\.2)/user/(?P<user>[^/]+)/"
 _DATES = r"/date/(?P<a>[^/]+?)(?:/(?P<b>[^/]+?))?"
+_ALL = r"/date/(?P<a>[^/]+?)(?:/(?P<b>[^/]+?))?/all\.json$"
 _INTRA = r"/date/(?P<a>[^/]+)/(?P<b>[^/]+)/(?P<detail>[^/.]+)"
 _WINDOW = r"(?:/time/(?P<t0>\d\d:\d\d)/(?P<t1>\d\d:\d\d))?\.json$"
 HEART_PERIODS = ("1d", "7d", "30d", "1w", "1m")
@@ -272,6 +273,15 @@ def _summary(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any
     return api.body.summary(kind, dates, ranged=m["b"] is not None, us=_us(request))
 
 
+def _all(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    """The intraday ``…/all.json`` forms: SpO2 readings and breathing rate by sleep stage.
+    (HRV's would need coverage figures the world does not keep, so it stays a 404.)"""
+    kind = m["kind"]
+    if kind == "hrv":
+        raise not_found()
+    return api.body.intraday(kind, api.dates(m["a"], m["b"], kind), ranged=m["b"] is not None)
+
+
 def _body_log(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
     dates = api.dates(m["a"], m["b"], "body-log", WEIGHT_PERIODS)
     return api.body.logs(m["kind"], dates, _us(request))
@@ -295,6 +305,9 @@ ROUTES = (
         _activity_series,
     ),
     _route(_U + r"sleep" + _DATES + r"\.json$", "sleep", _sleep),
+    _route(_U + r"(?P<kind>spo2)" + _ALL, "oxygen_saturation", _all),
+    _route(_U + r"(?P<kind>br)" + _ALL, "respiratory_rate", _all),
+    _route(_U + r"(?P<kind>hrv)" + _ALL, "heartrate", _all),
     _route(_U + r"(?P<kind>hrv)" + _DATES + r"\.json$", "heartrate", _summary),
     _route(_U + r"(?P<kind>spo2)" + _DATES + r"\.json$", "oxygen_saturation", _summary),
     _route(_U + r"(?P<kind>br)" + _DATES + r"\.json$", "respiratory_rate", _summary),

@@ -58,6 +58,7 @@ def _paths(world: World) -> dict[str, str]:
         "IntradayActivitiesSteps": f"{u}/activities/steps/date/{d}/1d/1min.json",
         "IntradayActivitiesCalories": f"{u}/activities/calories/date/{d}/1d/1min.json",
         "TimeSeries-ActivitiesSteps": f"{u}/activities/steps/date/{d0}/{d}.json",
+        "GetActivities": f"{u}/activities/date/{d}.json",
         "TimeSeries-ActivitiesDistance": f"{u}/activities/distance/date/{d0}/{d}.json",
         "GetSleep": f"/1.2/user/-/sleep/date/{d}.json",
         "GetSleepRange": f"/1.2/user/-/sleep/date/{d0}/{d}.json",

@@ -255,6 +255,10 @@ def _activity_intraday(api: LegacyApi, request: Request, _g: LegacyGrant, m: dic
     }
 
 
+def _day_summary(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    return api.view.day_summary(api.date(m["a"]), _us(request))
+
+
 def _sleep(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
     if m["ver"] != "1.2":
         if m["b"] is not None:
@@ -294,6 +298,7 @@ def _route(pattern: str, scope: str, handler: Handler) -> tuple[re.Pattern[str],
 ROUTES = (
     _route(_U + r"profile\.json$", "profile", _profile),
     _route(_U + r"devices\.json$", "settings", _devices),
+    _route(_U + r"activities/date/(?P<a>[^/]+)\.json$", "activity", _day_summary),
     _route(_U + r"activities/heart" + _INTRA + _WINDOW, "heartrate", _heart_intraday),
     _route(_U + r"activities/heart" + _DATES + r"\.json$", "heartrate", _heart_series),
     _route(

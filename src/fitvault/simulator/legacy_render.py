@@ -218,6 +218,40 @@ class LegacyWorld:
             return str(round(v * FT_PER_M if us_units else v, 2)) if v else "0"
         return str(round(v))
 
+    def day_summary(self, d: dt.date, us_units: bool) -> dict[str, Any]:
+        """``activities/date/{date}.json``: the day's totals, as the daily series give them."""
+
+        def num(resource: str) -> float:
+            return float(self.activity_value(resource, d, us_units))
+
+        distance = num("distance")
+        heart = self.heart_day(d)["value"]
+        summary: dict[str, Any] = {
+            "activeScore": -1,
+            "activityCalories": int(num("activityCalories")),
+            "caloriesBMR": int(num("caloriesBMR")),
+            "caloriesOut": int(num("calories")),
+            "distances": [
+                {"activity": "total", "distance": distance},
+                {"activity": "tracker", "distance": distance},
+                {"activity": "loggedActivities", "distance": 0},
+            ],
+            "elevation": num("elevation"),
+            "fairlyActiveMinutes": int(num("minutesFairlyActive")),
+            "floors": int(num("floors")),
+            "heartRateZones": heart["heartRateZones"],
+            "lightlyActiveMinutes": int(num("minutesLightlyActive")),
+            # The world keeps one figure of energy above the BMR; both fields report it.
+            "marginalCalories": int(num("activityCalories")),
+            "sedentaryMinutes": int(num("minutesSedentary")),
+            "steps": int(num("steps")),
+            "veryActiveMinutes": int(num("minutesVeryActive")),
+        }
+        if "restingHeartRate" in heart:
+            summary["restingHeartRate"] = heart["restingHeartRate"]
+        goals = {"activeMinutes": 30, "caloriesOut": 2400, "distance": 8.05, "steps": 10000}
+        return {"activities": [], "goals": goals, "summary": summary}
+
     # --- intraday ---------------------------------------------------------------------------
 
     def heart_samples(self, a: int, b: int, utc: bool) -> tuple[npt.NDArray[np.int64], Any]:

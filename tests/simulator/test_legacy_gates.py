@@ -324,3 +324,25 @@ async def _async_tokens(client: httpx2.AsyncClient, scope: str = "sleep profile"
     assert resp.status_code == 200, resp.text
     token: str = resp.json()["access_token"]
     return token
+
+
+def test_an_overnight_intraday_window_spans_two_dates(
+    served: tuple[Simulator, httpx2.Client, FakeClock], world: World
+) -> None:
+    """The date-range form with a time window answers up to 24 hours across midnight."""
+    _, client, _ = served
+    auth = _bearer(legacy_tokens(client)["access_token"])
+    first = world.start + dt.timedelta(days=4)
+    url = f"/1/user/-/activities/heart/date/{first}/{first + dt.timedelta(days=1)}/1min"
+    resp = client.get(url + "/time/22:00/05:59.json", headers=auth)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    times = [x["time"] for x in body["activities-heart-intraday"]["dataset"]]
+    assert [x["dateTime"] for x in body["activities-heart"]] == [
+        str(first),
+        str(first + dt.timedelta(days=1)),
+    ]
+    assert times[0] >= "22:00:00"
+    assert times[-1] <= "05:59:00"
+    assert len(times) > 400  # eight hours of a night, minute by minute
+    assert client.get(url + "/time/05:00/05:01.json", headers=auth).status_code == 400

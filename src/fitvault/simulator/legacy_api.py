@@ -30,6 +30,7 @@ from fitvault.simulator.legacy_render import (
 )
 from fitvault.simulator.legacy_sleep import LegacySleep
 from fitvault.simulator.legacy_wire import (
+    MAX_INTRADAY_S,
     HourlyQuota,
     LegacyFailure,
     Switches,
@@ -176,11 +177,11 @@ def _window(api: LegacyApi, m: dict[str, Any]) -> tuple[int, int, list[dt.date]]
     t0, t1 = m.get("t0"), m.get("t1")
     a = day_start(first) + (_minutes(t0) * 60 if t0 else 0)
     b = day_start(last) + (_minutes(t1) * 60 + 60 if t1 else 86_400)
-    if b <= a or b - a > 86_400 + 60:
+    if b <= a or b - a > MAX_INTRADAY_S + 60:
         raise fail(
             400, "validation", "The time range must be positive and not exceed 24 hours.", "endTime"
         )
-    return a, b, date_range(first, last, "intraday") if last > first else [first]
+    return a, b, [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _minutes(hhmm: str) -> int:
@@ -291,32 +292,30 @@ def _body_log(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, An
     return api.body.logs(m["kind"], dates, _us(request))
 
 
-def _route(pattern: str, scope: str, handler: Handler) -> tuple[re.Pattern[str], str, Handler]:
+def _path(pattern: str, scope: str, handler: Handler) -> tuple[re.Pattern[str], str, Handler]:
     return re.compile(pattern), scope, handler
 
 
 ROUTES = (
-    _route(_U + r"profile\.json$", "profile", _profile),
-    _route(_U + r"devices\.json$", "settings", _devices),
-    _route(_U + r"activities/date/(?P<a>[^/]+)\.json$", "activity", _day_summary),
-    _route(_U + r"activities/heart" + _INTRA + _WINDOW, "heartrate", _heart_intraday),
-    _route(_U + r"activities/heart" + _DATES + r"\.json$", "heartrate", _heart_series),
-    _route(
-        _U + r"activities/(?P<res>[A-Za-z]+)" + _INTRA + _WINDOW, "activity", _activity_intraday
-    ),
-    _route(
+    _path(_U + r"profile\.json$", "profile", _profile),
+    _path(_U + r"devices\.json$", "settings", _devices),
+    _path(_U + r"activities/date/(?P<a>[^/]+)\.json$", "activity", _day_summary),
+    _path(_U + r"activities/heart" + _INTRA + _WINDOW, "heartrate", _heart_intraday),
+    _path(_U + r"activities/heart" + _DATES + r"\.json$", "heartrate", _heart_series),
+    _path(_U + r"activities/(?P<res>[A-Za-z]+)" + _INTRA + _WINDOW, "activity", _activity_intraday),
+    _path(
         _U + r"activities/(?P<tracker>tracker/)?(?P<res>[A-Za-z]+)" + _DATES + r"\.json$",
         "activity",
         _activity_series,
     ),
-    _route(_U + r"sleep" + _DATES + r"\.json$", "sleep", _sleep),
-    _route(_U + r"(?P<kind>spo2)" + _ALL, "oxygen_saturation", _all),
-    _route(_U + r"(?P<kind>br)" + _ALL, "respiratory_rate", _all),
-    _route(_U + r"(?P<kind>hrv)" + _ALL, "heartrate", _all),
-    _route(_U + r"(?P<kind>hrv)" + _DATES + r"\.json$", "heartrate", _summary),
-    _route(_U + r"(?P<kind>spo2)" + _DATES + r"\.json$", "oxygen_saturation", _summary),
-    _route(_U + r"(?P<kind>br)" + _DATES + r"\.json$", "respiratory_rate", _summary),
-    _route(_U + r"(?P<kind>temp/skin)" + _DATES + r"\.json$", "temperature", _summary),
-    _route(_U + r"(?P<kind>cardioscore)" + _DATES + r"\.json$", "cardio_fitness", _summary),
-    _route(_U + r"body/log/(?P<kind>weight|fat)" + _DATES + r"\.json$", "weight", _body_log),
+    _path(_U + r"sleep" + _DATES + r"\.json$", "sleep", _sleep),
+    _path(_U + r"(?P<kind>spo2)" + _ALL, "oxygen_saturation", _all),
+    _path(_U + r"(?P<kind>br)" + _ALL, "respiratory_rate", _all),
+    _path(_U + r"(?P<kind>hrv)" + _ALL, "heartrate", _all),
+    _path(_U + r"(?P<kind>hrv)" + _DATES + r"\.json$", "heartrate", _summary),
+    _path(_U + r"(?P<kind>spo2)" + _DATES + r"\.json$", "oxygen_saturation", _summary),
+    _path(_U + r"(?P<kind>br)" + _DATES + r"\.json$", "respiratory_rate", _summary),
+    _path(_U + r"(?P<kind>temp/skin)" + _DATES + r"\.json$", "temperature", _summary),
+    _path(_U + r"(?P<kind>cardioscore)" + _DATES + r"\.json$", "cardio_fitness", _summary),
+    _path(_U + r"body/log/(?P<kind>weight|fat)" + _DATES + r"\.json$", "weight", _body_log),
 )

@@ -62,6 +62,9 @@ Handler = Callable[["LegacyApi", Request, LegacyGrant, dict[str, Any]], Any]
 
 @dataclass
 class LegacyApi:
+    """Serves one World; ``switches`` flips 410 / no-1sec at run time, ``quota`` is the hourly
+    budget on the simulator's (injectable) clock, ``requests`` counts the answered ones."""
+
     world: World
     oauth: LegacyOAuth
     quota: HourlyQuota

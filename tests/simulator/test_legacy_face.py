@@ -63,6 +63,7 @@ def _paths(world: World) -> dict[str, str]:
         "GetSleep": f"/1.2/user/-/sleep/date/{d}.json",
         "GetSleepRange": f"/1.2/user/-/sleep/date/{d0}/{d}.json",
         "GetSleepOld": f"{u}/sleep/date/{d}.json",
+        "SleepLogList": f"/1.2/user/-/sleep/list.json?beforeDate={d}&sort=desc&limit=2&offset=1",
         "GetHRVSummaryByDate": f"{u}/hrv/date/{d}.json",
         "GetHRVSummaryByInterval": f"{u}/hrv/date/{d0}/{d}.json",
         "GetSpO2SummaryByDate": f"{u}/spo2/date/{d}.json",
@@ -345,3 +346,26 @@ def test_spo2_and_breathing_rate_of_a_night_are_the_worlds(world: World, fb: htt
             "dateTime": day,
         }
     ]
+
+
+def test_the_sleep_list_pages_through_every_log_by_its_next_links(
+    world: World, fb: httpx2.Client
+) -> None:
+    """afterDate + sort=asc, following pagination.next, yields every log once, oldest first;
+    beforeDate + desc yields them newest first."""
+    after = world.start - dt.timedelta(days=1)
+    url: str | None = f"/1.2/user/-/sleep/list.json?afterDate={after}&sort=asc&limit=5&offset=0"
+    ids: list[int] = []
+    while url:
+        body = fb.get(url).json()
+        assert len(body["sleep"]) <= 5
+        ids += [log["logId"] for log in body["sleep"]]
+        url = body["pagination"]["next"] or None
+    assert ids == [s.id % 10**11 for s in world.sleep()]
+    newest = fb.get(
+        "/1.2/user/-/sleep/list.json",
+        params={"beforeDate": str(world.last + dt.timedelta(days=1)), "sort": "desc", "limit": 100},
+    ).json()
+    assert [log["logId"] for log in newest["sleep"]] == ids[::-1]
+    bad = fb.get("/1.2/user/-/sleep/list.json", params={"beforeDate": str(after), "sort": "asc"})
+    assert bad.status_code == 400

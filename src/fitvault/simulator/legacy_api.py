@@ -272,7 +272,48 @@ def _sleep(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> A
         return api.sleep.day(api.date(m["a"]))
     dates = api.dates(m["a"], m["b"], "sleep")
     # The range form lists the newest night first and has no top-level summary.
-    return {"sleep": api.sleep.logs(dates[::-1])}
+    return {"sleep": api.sleep.logs(dates)[::-1]}
+
+
+def _sleep_list(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    """``sleep/list.json``: logs before (newest first) or after (oldest first) a date, paged by
+    offset and limit (<= 100), with the ``pagination`` object and its next/previous URLs."""
+    q = request.query_params
+    before, after = q.get("beforeDate"), q.get("afterDate")
+    if (before is None) == (after is None):
+        raise fail(400, "validation", "Either beforeDate or afterDate must be specified.")
+    sort = q.get("sort")
+    if sort != ("desc" if before else "asc"):
+        raise fail(
+            400,
+            "validation",
+            "sort must be desc with beforeDate and asc with afterDate.",
+            "sort",
+        )
+    try:
+        limit, offset = int(q.get("limit", "")), int(q.get("offset", "0"))
+    except ValueError:
+        raise fail(400, "validation", "limit and offset must be integers.", "limit") from None
+    if not 0 < limit <= 100 or offset < 0:
+        raise fail(400, "validation", "limit must be between 1 and 100.", "limit")
+    bound = api.date(before or after or "", "beforeDate" if before else "afterDate")
+    logs = api.sleep.listed(bound, before=before is not None)
+    page = logs[offset : offset + limit]
+    base = str(request.url.replace(query=""))
+    key, value = ("beforeDate", before) if before else ("afterDate", after)
+
+    def link(at: int) -> str:
+        return f"{base}?offset={at}&limit={limit}&sort={sort}&{key}={value}"
+
+    pagination = {
+        key: value,
+        "limit": limit,
+        "next": link(offset + limit) if offset + limit < len(logs) else "",
+        "offset": offset,
+        "previous": link(max(0, offset - limit)) if offset > 0 else "",
+        "sort": sort,
+    }
+    return {"pagination": pagination, "sleep": page}
 
 
 def _summary(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
@@ -311,6 +352,7 @@ ROUTES = (
         "activity",
         _activity_series,
     ),
+    _path(_U + r"sleep/list\.json$", "sleep", _sleep_list),
     _path(_U + r"sleep" + _DATES + r"\.json$", "sleep", _sleep),
     _path(_U + r"(?P<kind>spo2)" + _ALL, "oxygen_saturation", _all),
     _path(_U + r"(?P<kind>br)" + _ALL, "respiratory_rate", _all),

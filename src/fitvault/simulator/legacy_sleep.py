@@ -50,6 +50,16 @@ class LegacySleep:
         """Every log ending on one of ``dates``, in start order."""
         return [self.log(s) for d in dates for s in self.by_date.get(d, [])]
 
+    def listed(self, bound: dt.date, before: bool) -> list[dict[str, Any]]:
+        """Logs ending before ``bound`` (newest first) or after it (oldest first)."""
+        sessions = [
+            s
+            for d, day in sorted(self.by_date.items())
+            for s in day
+            if (d < bound if before else d > bound)
+        ]
+        return [self.log(s) for s in (sessions[::-1] if before else sessions)]
+
     def day(self, d: dt.date) -> dict[str, Any]:
         """``sleep/date/{date}.json``: the date's logs and the top-level summary."""
         sessions = self.by_date.get(d, [])

@@ -59,6 +59,7 @@ def _paths(world: World) -> dict[str, str]:
         "IntradayActivitiesCalories": f"{u}/activities/calories/date/{d}/1d/1min.json",
         "TimeSeries-ActivitiesSteps": f"{u}/activities/steps/date/{d0}/{d}.json",
         "GetActivities": f"{u}/activities/date/{d}.json",
+        "ActiveZoneMinutes": f"{u}/activities/active-zone-minutes/date/{d0}/{d}.json",
         "TimeSeries-ActivitiesDistance": f"{u}/activities/distance/date/{d0}/{d}.json",
         "GetSleep": f"/1.2/user/-/sleep/date/{d}.json",
         "GetSleepRange": f"/1.2/user/-/sleep/date/{d0}/{d}.json",
@@ -369,3 +370,22 @@ def test_the_sleep_list_pages_through_every_log_by_its_next_links(
     assert [log["logId"] for log in newest["sleep"]] == ids[::-1]
     bad = fb.get("/1.2/user/-/sleep/list.json", params={"beforeDate": str(after), "sort": "asc"})
     assert bad.status_code == 400
+
+
+def test_active_zone_minutes_sum_the_worlds_minutes_of_each_local_day(
+    world: World, fb: httpx2.Client
+) -> None:
+    """Each day's activeZoneMinutes is the sum of the world's weighted zone minutes that day."""
+    body = fb.get(f"/1/user/-/activities/active-zone-minutes/date/{world.start}/{world.last}.json")
+    rec = world.records("active-zone-minutes")
+    local_day = (rec["start_time"] + rec["utc_offset_s"]) // 86_400
+    expected = {}
+    for d, n in zip(local_day.tolist(), rec["minutes"].tolist(), strict=True):
+        key = (dt.date(1970, 1, 1) + dt.timedelta(days=d)).isoformat()
+        expected[key] = expected.get(key, 0) + n
+    got = {
+        x["dateTime"]: x["value"]["activeZoneMinutes"]
+        for x in body.json()["activities-active-zone-minutes"]
+    }
+    assert got == expected
+    assert len(got) >= 3

@@ -239,6 +239,12 @@ def _activity_series(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[
     return {f"activities-{'tracker-' if m['tracker'] else ''}{res}": series}
 
 
+def _azm_series(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    dates = api.dates(m["a"], m["b"], "activities", ACTIVITY_PERIODS)
+    items = [api.view.azm_day(d) for d in dates]
+    return {"activities-active-zone-minutes": [x for x in items if x is not None]}
+
+
 def _activity_intraday(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
     res = m["res"]
     if res not in INTRADAY_ACTIVITY:
@@ -345,6 +351,7 @@ ROUTES = (
     _path(_U + r"devices\.json$", "settings", _devices),
     _path(_U + r"activities/date/(?P<a>[^/]+)\.json$", "activity", _day_summary),
     _path(_U + r"activities/heart" + _INTRA + _WINDOW, "heartrate", _heart_intraday),
+    _path(_U + r"activities/active-zone-minutes" + _DATES + r"\.json$", "activity", _azm_series),
     _path(_U + r"activities/heart" + _DATES + r"\.json$", "heartrate", _heart_series),
     _path(_U + r"activities/(?P<res>[A-Za-z]+)" + _INTRA + _WINDOW, "activity", _activity_intraday),
     _path(

@@ -218,6 +218,30 @@ class LegacyWorld:
             return str(round(v * FT_PER_M if us_units else v, 2)) if v else "0"
         return str(round(v))
 
+    @cached_property
+    def _azm(self) -> dict[int, dict[str, int]]:
+        """Active zone minutes per local date and zone, weighted as the world weights them
+        (cardio and peak minutes count twice)."""
+        rec = self.world.records("active-zone-minutes")
+        day = (rec["start_time"] + rec["utc_offset_s"]) // 86_400
+        out: dict[int, dict[str, int]] = {}
+        for d, zone, n in zip(day.tolist(), rec["heart_rate_zone"], rec["minutes"].tolist(),
+                              strict=True):  # fmt: skip
+            per = out.setdefault(d, {})
+            per[zone] = per.get(zone, 0) + n
+        return out
+
+    def azm_day(self, d: dt.date) -> dict[str, Any] | None:
+        """One ``activities-active-zone-minutes`` item; None on a day without any."""
+        per = self._azm.get(_epoch_day(d))
+        if not per:
+            return None
+        value = {"activeZoneMinutes": sum(per.values())}
+        for zone, key in (("FAT_BURN", "fatBurn"), ("CARDIO", "cardio"), ("PEAK", "peak")):
+            if per.get(zone):  # zero zones are left out, as the API does
+                value[f"{key}ActiveZoneMinutes"] = per[zone]
+        return {"value": value, "dateTime": d.isoformat()}
+
     def day_summary(self, d: dt.date, us_units: bool) -> dict[str, Any]:
         """``activities/date/{date}.json``: the day's totals, as the daily series give them."""
 

@@ -20,7 +20,7 @@ import httpx2
 import pandas as pd
 import platformdirs
 
-from fitvault import catalog, frames, importer
+from fitvault import catalog, frames, importer, legacy_import
 from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
@@ -266,6 +266,8 @@ class Vault:
                     dtype = catalog.get(page.data_type)
                     if page.source == importer.SOURCE:
                         tables = importer.replay(page)
+                    elif page.source == legacy_import.SOURCE:
+                        tables = legacy_import.replay(page, store)
                     else:
                         tables = normalise(dtype, page.body, page.source).tables
                     store.merge(

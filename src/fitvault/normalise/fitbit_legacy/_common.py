@@ -91,15 +91,20 @@ def decode(body: bytes | str | Any) -> Any:
 
 
 def _lenient(text: str) -> Any:
-    cleaned = _COMMENT.sub(lambda m: m.group(1) or "", text)
+    # A BOM can sit after the log lines too (a body appended to a log file).
+    cleaned = _COMMENT.sub(lambda m: m.group(1) or "", text.replace("\ufeff", ""))
     decoder = json.JSONDecoder()
     error = "no JSON object or array in it"
-    for m in _JSON_START.finditer(cleaned):
-        start = m.end() - 1
+    starts = [m.end() - 1 for m in _JSON_START.finditer(cleaned)]
+    inline = min((i for i in (cleaned.find("{"), cleaned.find("[")) if i >= 0), default=-1)
+    for start in [*starts, *([inline] if inline >= 0 and inline not in starts else [])]:
         try:
             value, _ = decoder.raw_decode(cleaned, start)
         except json.JSONDecodeError as exc:
             error = f"not valid JSON: {exc}"
+            line_end = cleaned.find("\n", start)
+            if 0 <= line_end < exc.pos:  # the body itself is damaged, not a "[INFO] …" line
+                break
             continue
         if isinstance(value, dict | list):
             return value

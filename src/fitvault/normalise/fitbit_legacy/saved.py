@@ -151,7 +151,7 @@ def _clock(
     times: list[str] = []
     first: dt.datetime | None = None
     for row in rows:
-        stamp = _timestamp(row[time_col]) or (_timestamp(row[index]) if index else None)
+        stamp = _timestamp(row[time_col]) or (_timestamp(row[index]) if index is not None else None)
         if stamp is not None:
             first = first or stamp
             times.append(stamp.strftime("%H:%M:%S"))

@@ -149,7 +149,7 @@ def replay(page: RawPage, store: Store | None = None) -> dict[str, pa.Table]:
 
     Pages of saved files name the ``file`` (its name tells a table from JSON); pages of the
     live sync are the response body. Both record the ``zone`` and ``units`` they were read
-    with (``day`` too when the body has no date).
+    with (``day`` when the body has no date, ``utc`` when it was fetched with timezone=UTC).
     """
     req: dict[str, Any] = page.request
     zone = str(req.get("zone") or "UTC")
@@ -160,7 +160,7 @@ def replay(page: RawPage, store: Store | None = None) -> dict[str, pa.Table]:
             raise DataError(f"no legacy parser reads {req['file']!r} any more")
     else:
         day = dt.date.fromisoformat(str(req["day"])) if req.get("day") else None
-        found = legacy.parse(page.body, zone, units=units, day=day)
+        found = legacy.parse(page.body, zone, units=units, day=day, utc=bool(req.get("utc")))
     dtype = catalog.get(page.data_type)
     tables = {t.name: found.tables[t.name] for t in dtype.tables if t.name in found.tables}
     if store is not None and found.spans.get(dtype.name, ()) is None:

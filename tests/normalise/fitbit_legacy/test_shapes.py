@@ -86,6 +86,18 @@ def test_one_second_heart_rate_is_readings_across_both_clock_changes() -> None:
     assert (hi - lo) // 3_600_000_000 == 25
 
 
+def test_a_body_fetched_with_timezone_utc_takes_offsets_and_dates_from_the_zone() -> None:
+    """``timezone=UTC``: 03:30:00 on 2024-03-10 is 03:30Z, 22:30 EST of the 9th; the body
+    answers for the UTC day."""
+    parsed = legacy.parse(hr_body("2024-03-10", [("03:30:00", 58)]), NY, utc=True)
+    (row,) = parsed.tables["heart_rate"].to_pylist()
+    assert (row["time"], row["utc_offset_s"], row["local_date"]) == (
+        utc("2024-03-10T03:30"), -18000, dt.date(2024, 3, 9))  # fmt: skip
+    lo, hi = parsed.spans["heart-rate"]
+    assert (lo, hi) == (int(utc("2024-03-10T00:00").timestamp() * 1e6),
+                        int(utc("2024-03-11T00:00").timestamp() * 1e6))  # fmt: skip
+
+
 def test_intraday_times_that_wrap_are_on_the_next_day() -> None:
     """A range body: 23:59 then 00:00 belongs to the day after; a body without a date takes
     the one given."""

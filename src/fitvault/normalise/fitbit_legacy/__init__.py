@@ -140,11 +140,13 @@ def parse(
     *,
     units: str = "METRIC",
     day: dt.date | None = None,
+    utc: bool = False,
 ) -> Parsed:
     """A legacy API response body (bytes, text or parsed JSON) → ``Parsed``.
 
     ``zone``: the person's IANA zone; ``units``: the ``Accept-Language`` the body was fetched
-    with; ``day``: the date of a body that carries none. ``DataError`` when the body is not
+    with; ``day``: the date of a body that carries none; ``utc``: the body was fetched with
+    ``timezone=UTC`` (intraday times are UTC, not local). ``DataError`` when the body is not
     JSON or not a shape fitvault knows (the message says which).
     """
     value = decode(body)
@@ -153,7 +155,7 @@ def parse(
         raise DataError(f"not a legacy Fitbit API response fitvault knows: {describe(value)}")
     if isinstance(found, str):
         return Parsed(found, {}, {})
-    ctx = Context(zone, units, day)
+    ctx = Context(zone, units, day, utc)
     try:
         tables, hints = found.fn(value, ctx)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
@@ -169,9 +171,10 @@ def normalise(
     *,
     units: str = "METRIC",
     day: dt.date | None = None,
+    utc: bool = False,
 ) -> Rows:
     """A legacy API response body → {table name: Arrow table in the catalog's schema}."""
-    return parse(body, zone, units=units, day=day).tables
+    return parse(body, zone, units=units, day=day, utc=utc).tables
 
 
 def _produced(data_type: str, tables: Rows) -> bool:

@@ -121,6 +121,22 @@ def test_day_totals_and_minutes_are_never_added(saved: Path, tmp_path: Path) -> 
             ("2024-01-05", 120), ("2024-01-06", 4000)], order  # fmt: skip
 
 
+def test_a_day_total_gives_way_to_an_exports_minutes(saved: Path, tmp_path: Path) -> None:
+    """Takeout minutes of the 5th (13:00Z, 7 steps) are already there: the legacy total of the
+    5th is dropped, the 6th's kept."""
+    vault = Vault(tmp_path / "v")
+    export = tmp_path / "Fitbit" / "Global Export Data"
+    export.mkdir(parents=True)
+    (export / "steps-2024-01-05.json").write_text(
+        '[{"dateTime": "01/05/24 13:00:00", "value": "7"}]'
+    )
+    vault.import_archive([tmp_path / "Fitbit"], zone="America/New_York")
+    vault.import_archive([saved / "steps_range.json"], zone="America/New_York")
+    rows = _table(vault, "SELECT local_date::VARCHAR AS d, count, source FROM steps ORDER BY d")
+    assert list(zip(rows.d, rows["count"], rows.source, strict=True)) == [
+        ("2024-01-05", 7, "takeout"), ("2024-01-06", 4000, "fitbit-legacy")]  # fmt: skip
+
+
 def test_import_twice_is_once_and_rebuild_replays_the_same_rows(
     saved: Path, tmp_path: Path
 ) -> None:

@@ -14,7 +14,8 @@ weight are read as miles, feet and pounds (``DEFAULT_UNITS``; the request record
 
 A day's activity total (a time series) and that day's intraday intervals of the same table
 are alternatives, not addends: a total is dropped where the vault already holds the day's
-finer legacy rows, and an intraday body replaces the total of its day (its span is the day).
+finer rows (from any source), and an intraday body replaces the total of its day (its span is
+the day).
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ def _commit(
 def drop_covered_days(
     store: Store, dtype: DataType, tables: dict[str, pa.Table]
 ) -> dict[str, pa.Table]:
-    """Day totals of an interval table without the days that hold finer legacy rows."""
+    """Day totals of an interval table without the days that already hold finer rows (of any
+    source: the API's or an export's minutes of the day make its total redundant)."""
     if dtype.record_kind is not RecordKind.INTERVAL:
         return tables
     spec = catalog.table_of(dtype)
@@ -133,9 +135,9 @@ def drop_covered_days(
         return tables
     days = rows.column("local_date")
     finer = store.df(
-        f"SELECT DISTINCT local_date FROM {spec.name} WHERE source = ? AND local_date "
-        "BETWEEN ? AND ? AND end_time - start_time < INTERVAL 1 DAY",
-        [SOURCE, pc.min(days).as_py(), pc.max(days).as_py()],
+        f"SELECT DISTINCT local_date FROM {spec.name} WHERE local_date BETWEEN ? AND ? "
+        "AND end_time - start_time < INTERVAL 1 DAY",
+        [pc.min(days).as_py(), pc.max(days).as_py()],
     )
     if finer.empty:
         return tables

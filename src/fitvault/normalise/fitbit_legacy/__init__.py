@@ -27,7 +27,8 @@ Decisions (the reasons are in each parser's doc):
   keep as intervals become one interval per local day; a body that also has the intraday
   dataset yields only the intraday intervals (the total is their sum). Totals the v4 tables
   keep per day (calories → ``total_calories``, floors → ``floors``) stay per day. The
-  importer drops a day's total where the vault holds that day's intraday rows.
+  importer (``fitvault.legacy_import.drop_covered_days``, for the live sync too) drops a day's
+  total where the vault already holds finer rows of that day from any source.
 * Legacy heart-rate zones (Out of Range / Fat Burn / Cardio / Peak) → ``daily_heart_rate_zones``
   as MODERATE / VIGOROUS / PEAK; "Out of Range" is below every zone and not stored.
 """

@@ -4,6 +4,7 @@ never added to the same day's minutes in either order, re-import and rebuild ide
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fitvault import cli
+from fitvault.normalise import fitbit_legacy as legacy
+from fitvault.store import RawPage
 from fitvault.vault import Vault
 
 runner = CliRunner()
@@ -168,3 +171,23 @@ def test_one_loose_file_and_the_zone_option(saved: Path, tmp_path: Path) -> None
     assert summary.rows == {"heart-rate": 2}
     assert list(vault.frame("heart-rate", tz="UTC").time) == [
         utc("2024-01-05T08:00:00"), utc("2024-01-05T08:00:07")]  # fmt: skip
+
+
+def test_rebuild_replays_a_live_sync_page_into_every_type(tmp_path: Path) -> None:
+    """A page kept as the live legacy sync keeps it (the body once, with its first type, and
+    the request's path and zone) comes back as heart rate, resting heart rate and zones."""
+    body = json.dumps(heart_1sec("2024-01-05", [("08:00:00", 70)])).encode()
+    path = "/1/user/-/activities/heart/date/2024-01-05/1d/1sec.json"
+    request = {"method": "GET", "path": path, "zone": "America/New_York"}
+    vault = Vault(tmp_path / "v")
+    with vault.store() as store:
+        raw: RawPage | None = RawPage("heart-rate", "fitbit-legacy", request, body,
+                                      dt.datetime(2024, 1, 6, tzinfo=dt.UTC))  # fmt: skip
+        for dtype, tables, span in legacy.parse(body, "America/New_York").batches():
+            store.commit(dtype, tables, source="fitbit-legacy", replaces=[span] if span else [],
+                         covered=None, raws=[(raw, span)] if raw else [])  # fmt: skip
+            raw = None
+    counts = vault.rebuild()
+    assert (counts["heart_rate"], counts["resting_heart_rate"],
+            counts["daily_heart_rate_zones"]) == (1, 1, 1)  # fmt: skip
+    assert list(vault.frame("heart-rate", tz="UTC").time) == [utc("2024-01-05T13:00:00")]

@@ -2,11 +2,12 @@
 
 The importer hands every member no Takeout family reads to ``import_member``: a file a
 tutorial's script wrote (``json.dump`` of a response, or its ``*.csv`` / ``*.xlsx`` table of
-intraday heart rate) is recognised by its shape (``normalise.fitbit_legacy.saved``) and lands
-as raw pages with ``source="fitbit-legacy"`` — one per data type it fills, with the span it
-answers for — committed with its rows, so ``fitvault rebuild`` replays it through the same
-normalisers (``replay``). A file that is not one is reported as unknown with the reason; a
-damaged one as failed; nothing of it is written, and the other files go on.
+intraday heart rate) is recognised by its shape (``normalise.fitbit_legacy.saved``), its rows
+committed per data type it fills with the span each answers for, and its body kept once as a
+raw page with ``source="fitbit-legacy"`` (as the live legacy sync keeps its answers), so
+``fitvault rebuild`` replays it into every type through the same normalisers (``replay``). A
+file that is not one is reported as unknown with the reason; a damaged one as failed; nothing
+of it is written, and the other files go on.
 
 Units: the saved bodies do not say which ``Accept-Language`` fetched them. python-fitbit, the
 library the tutorials use, sends ``en_US`` unless told otherwise, so distance, elevation and
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from fitvault.importer import ImportSummary
 
 SOURCE = legacy.SOURCE
+Span = tuple[int, int]
 DEFAULT_UNITS = "en_US"
 # Members worth opening: what the tutorials wrote (JSON, sometimes with a .txt/.log name).
 _SUFFIXES = (".json", ".txt", ".log", ".csv", ".xlsx")
@@ -95,9 +97,10 @@ def import_member(
     if not dry_run and store is not None:
         request = {"archive": member.archive, "file": member.path, "zone": zone,
                    "units": units, "kind": found.kind}  # fmt: skip
-        for dtype, tables, span in batches:
-            _commit(store, dtype, tables, span, RawPage(dtype.name, SOURCE, request, body,
-                                                        fetched_at))  # fmt: skip
+        raw: RawPage | None = RawPage(batches[0][0].name, SOURCE, request, body, fetched_at)
+        for dtype, tables, span in batches:  # the body is kept once: rebuild fills every type
+            _commit(store, dtype, tables, span, raw)
+            raw = None
     dtype, tables, _ = batches[0]
     summary.imported.append((name, dtype.name, 0 if dry_run else _rows(tables, dtype)))
 
@@ -111,14 +114,14 @@ def _commit(
     store: Store,
     dtype: DataType,
     tables: dict[str, pa.Table],
-    span: tuple[int, int] | None,
-    raw: RawPage,
+    span: Span | None,
+    raw: RawPage | None,
 ) -> None:
     if span is None:
         tables = drop_covered_days(store, dtype, tables)
     store.commit(
         dtype, tables, source=SOURCE, replaces=[span] if span else [], covered=None,
-        raws=[(raw, span)],
+        raws=[(raw, span)] if raw else [],
     )  # fmt: skip
 
 
@@ -146,12 +149,17 @@ def drop_covered_days(
     return {**tables, spec.name: rows.filter(keep)}
 
 
-def replay(page: RawPage, store: Store | None = None) -> dict[str, pa.Table]:
-    """A kept legacy raw page → its data type's rows again (``fitvault rebuild``).
+def replay(
+    page: RawPage, store: Store | None = None, replaces: Sequence[Span] = ()
+) -> list[tuple[DataType, dict[str, pa.Table], list[Span]]]:
+    """A kept legacy raw page → the rows of every data type its body fills, each with what it
+    replaces (``fitvault rebuild``). The page's own type replaces the span kept with it; the
+    others their normaliser's span. A day total gives way to finer rows already rebuilt.
 
     Pages of saved files name the ``file`` (its name tells a table from JSON); pages of the
-    live sync are the response body. Both record the ``zone`` and ``units`` they were read
-    with (``day`` when the body has no date, ``utc`` when it was fetched with timezone=UTC).
+    live sync are the response body and name the request ``path`` (whose date stands in for
+    a body without one). Both record the ``zone`` they were read in, and ``units`` (metric
+    when absent) and ``utc`` (``timezone=UTC``) where they apply.
     """
     req: dict[str, Any] = page.request
     zone = str(req.get("zone") or "UTC")
@@ -161,10 +169,13 @@ def replay(page: RawPage, store: Store | None = None) -> dict[str, pa.Table]:
         if not isinstance(found, legacy.Parsed):
             raise DataError(f"no legacy parser reads {req['file']!r} any more")
     else:
-        day = dt.date.fromisoformat(str(req["day"])) if req.get("day") else None
+        day = saved.date_in_name(str(req.get("day") or req.get("path") or ""))
         found = legacy.parse(page.body, zone, units=units, day=day, utc=bool(req.get("utc")))
-    dtype = catalog.get(page.data_type)
-    tables = {t.name: found.tables[t.name] for t in dtype.tables if t.name in found.tables}
-    if store is not None and found.spans.get(dtype.name, ()) is None:
-        tables = drop_covered_days(store, dtype, tables)
-    return tables
+    out = []
+    for dtype, tables, span in found.batches():
+        own = dtype.name == page.data_type
+        spans = list(replaces) if own else [span] if span else []
+        if store is not None and span is None:
+            tables = drop_covered_days(store, dtype, tables)
+        out.append((dtype, tables, spans))
+    return out

@@ -261,6 +261,7 @@ class Vault:
             total = store.count("_raw_pages")
             with store.transaction("rebuilding tables from raw pages"):
                 store.clear_tables()
+                store.record_revisions = False
                 for n, stored in enumerate(store.raw_pages(), 1):
                     page = stored.page
                     dtype = catalog.get(page.data_type)

@@ -210,3 +210,25 @@ def test_tutorial_xlsx_table() -> None:
     assert isinstance(parsed, legacy.Parsed)
     assert [(r["time"], r["bpm"]) for r in parsed.tables["heart_rate"].to_pylist()] == [
         (utc("2020-02-29T07:00:01"), 71), (utc("2020-02-29T07:00:06"), 72)]  # fmt: skip
+
+
+def test_responses_gathered_in_a_list_or_keyed_by_date() -> None:
+    """A list of two days' bodies gives both days' rows and answers for both days; bodies
+    keyed by their date need no date of their own; days apart replace nothing between them;
+    one unknown element makes the file unknown."""
+    days = [hr_body("2024-01-05", [("08:00:00", 60)]), hr_body("2024-01-06", [("09:00:00", 61)])]
+    both = saved.read("all_days.json", json.dumps(days).encode(), "UTC")
+    assert isinstance(both, legacy.Parsed)
+    assert [r["time"] for r in both.tables["heart_rate"].to_pylist()] == [
+        utc("2024-01-05T08:00"), utc("2024-01-06T09:00")]  # fmt: skip
+    assert both.spans["heart-rate"] == (int(utc("2024-01-05T00:00").timestamp() * 1e6),
+                                        int(utc("2024-01-07T00:00").timestamp() * 1e6))  # fmt: skip
+    bare = {"activities-heart-intraday": {"dataset": [{"time": "07:00:00", "value": 66}],
+                                          "datasetType": "second"}}  # fmt: skip
+    keyed = saved.read("hr.json", json.dumps({"2024-02-01": bare, "2024-02-03": bare}).encode(),
+                       "UTC")  # fmt: skip
+    assert isinstance(keyed, legacy.Parsed)
+    assert [r["time"] for r in keyed.tables["heart_rate"].to_pylist()] == [
+        utc("2024-02-01T07:00"), utc("2024-02-03T07:00")]  # fmt: skip
+    assert keyed.spans["heart-rate"] is None
+    assert saved.read("mixed.json", json.dumps([days[0], {"x": 1}]).encode(), "UTC") is None

@@ -22,9 +22,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
+
 from fitvault._errors import DataError
 from fitvault.catalog.fitbit_legacy import HEART_RATE_AVERAGE_TABLE
-from fitvault.normalise.fitbit_legacy import Parsed, describe, identify, parse
+from fitvault.normalise.fitbit_legacy import Kind, Parsed, describe, identify, parse
 from fitvault.normalise.fitbit_legacy._common import BOM, Context, decode
 from fitvault.normalise.fitbit_legacy.heart import readings_from_clock
 
@@ -54,10 +56,44 @@ def read(
         return None
     found = identify(value)
     if found is None:
-        return None
+        return _collection(value, zone, units, date_in_name(name))
     if isinstance(found, str):
         return found
     return parse(value, zone, units=units, day=date_in_name(name))
+
+
+def _collection(value: Any, zone: str, units: str, day: dt.date | None) -> Parsed | None:
+    """Responses a script gathered before dumping them: a list of bodies, or an object of
+    bodies keyed by their date (``{"2024-01-05": {...}, …}``); all must be known shapes."""
+    items: list[tuple[Any, dt.date | None]] = []
+    if isinstance(value, list):
+        items = [(v, day) for v in value]
+    elif isinstance(value, dict):
+        items = [(v, date_in_name(str(k)) or day) for k, v in value.items()]
+    if not items or any(not isinstance(identify(v), Kind) for v, _ in items):
+        return None
+    parts = [parse(v, zone, units=units, day=d) for v, d in items]
+    tables: dict[str, pa.Table] = {}
+    spans: dict[str, list[tuple[int, int] | None]] = {}
+    for part in parts:
+        for table_name, rows in part.tables.items():
+            have = tables.get(table_name)
+            tables[table_name] = rows if have is None else pa.concat_tables([have, rows])
+        for data_type, span in part.spans.items():
+            spans.setdefault(data_type, []).append(span)
+    joined = {data_type: _joined(each) for data_type, each in spans.items()}
+    return Parsed(f"{parts[0].kind} ×{len(parts)}", tables, joined)
+
+
+def _joined(spans: list[tuple[int, int] | None]) -> tuple[int, int] | None:
+    """The parts' spans as one, if they tile one; else None (replace nothing rather than the
+    days between the parts, which the file does not hold)."""
+    whole: tuple[int, int] | None = None
+    for span in sorted(spans, key=lambda s: s or (0, 0)):
+        if span is None or (whole is not None and span[0] > whole[1]):
+            return None
+        whole = span if whole is None else (whole[0], max(whole[1], span[1]))
+    return whole
 
 
 def why_unknown(name: str, body: bytes) -> str:

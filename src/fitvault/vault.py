@@ -21,7 +21,7 @@ import httpx2
 import pandas as pd
 import platformdirs
 
-from fitvault import catalog, frames, importer, provenance
+from fitvault import catalog, frames, importer, legacy_import, provenance
 from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
@@ -266,16 +266,16 @@ class Vault:
                 for n, stored in enumerate(store.raw_pages(), 1):
                     page = stored.page
                     dtype = catalog.get(page.data_type)
-                    if page.source == importer.SOURCE:
-                        tables = importer.replay(page)
+                    replaces = [stored.replace] if stored.replace else []
+                    if page.source == legacy_import.SOURCE:  # one body fills several types
+                        for each, tables, spans in legacy_import.replay(page, store, replaces):
+                            store.merge(each, tables, source=page.source, replaces=spans)
                     else:
-                        tables = normalise(dtype, page.body, page.source).tables
-                    store.merge(
-                        dtype,
-                        tables,
-                        source=page.source,
-                        replaces=[stored.replace] if stored.replace else [],
-                    )
+                        if page.source == importer.SOURCE:
+                            tables = importer.replay(page)
+                        else:
+                            tables = normalise(dtype, page.body, page.source).tables
+                        store.merge(dtype, tables, source=page.source, replaces=replaces)
                     if progress:
                         progress(n, total)
             return {t: store.count(t) for t in catalog.TABLES}

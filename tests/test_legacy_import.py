@@ -191,3 +191,22 @@ def test_rebuild_replays_a_live_sync_page_into_every_type(tmp_path: Path) -> Non
     assert (counts["heart_rate"], counts["resting_heart_rate"],
             counts["daily_heart_rate_zones"]) == (1, 1, 1)  # fmt: skip
     assert list(vault.frame("heart-rate", tz="UTC").time) == [utc("2024-01-05T13:00:00")]
+
+
+def test_minute_means_are_exported_and_reported(tmp_path: Path) -> None:
+    """A saved 1-minute heart-rate body lands in heart_rate_average, which `status` lists and
+    `export` writes like any other table (the CSV holds the two means)."""
+    body = {
+        "activities-heart": [{"dateTime": "2024-01-05", "value": {"heartRateZones": []}}],
+        "activities-heart-intraday": {"dataset": [{"time": "08:00:00", "value": 70},
+                                                  {"time": "08:01:00", "value": 74}],
+                                      "datasetInterval": 1, "datasetType": "minute"},
+    }  # fmt: skip
+    (tmp_path / "hr_2024-01-05.json").write_text(json.dumps(body))
+    vault = Vault(tmp_path / "v")
+    vault.import_archive([tmp_path / "hr_2024-01-05.json"], zone="UTC")
+    assert vault.status()["types"]["heart-rate-average"]["rows"] == 2
+    summary = vault.export(tmp_path / "out", fmt="csv")
+    written = {p.name for t in summary.tables if t.rows for p in t.paths}
+    assert "heart_rate_average.csv" in written
+    assert pd.read_csv(tmp_path / "out" / "heart_rate_average.csv")["bpm"].tolist() == [70, 74]

@@ -428,7 +428,7 @@ def export(
     _tune(store)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = tables_of(types or catalog.STORED_TYPES)
+    tables = tables_of(types or catalog.VAULT_TYPES)
     summary = ExportSummary(fmt, out)
     if tidy:
         main = [t for t in tables if t.parent is None]

@@ -214,6 +214,9 @@ def status(directory: Path, *, clock: Clock = time.time) -> dict[str, Any]:
         info = vault_info(store, directory)
         last = info["last_sync"] if isinstance(info["last_sync"], dict) else None
         types = {t.name: type_status(store, t, last, granted) for t in catalog.STORED_TYPES}
+        for t in catalog.LEGACY_TYPES:  # said only when some import or sync filled them
+            if store.count(catalog.table_of(t).name):
+                types[t.name] = type_status(store, t, last, granted)
         # The keys of the earlier status(), kept for callers written against it.
         legacy = {
             "directory": str(directory),

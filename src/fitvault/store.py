@@ -214,7 +214,7 @@ class Store:
         """Schema 2 → 3: record which sources each table holds, and bring tables that several
         sources wrote (last writer wins) to one row per reading."""
         merger = provenance.Merger(self.con)
-        for shape in provenance.shapes(catalog.STORED_TYPES):
+        for shape in provenance.shapes(catalog.VAULT_TYPES):
             self.con.execute(
                 f"INSERT OR IGNORE INTO _sources SELECT DISTINCT '{shape.name}', source "
                 f"FROM {shape.name} WHERE source IS NOT NULL"

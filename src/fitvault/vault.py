@@ -460,7 +460,7 @@ class Vault:
     ) -> export_.ExportSummary:
         """Write one file per table (csv, xlsx, parquet, json, jsonl) to ``out``; see
         ``fitvault.export``. ``since``/``until`` are local dates, both inclusive."""
-        wanted = parse_types(types)
+        wanted = parse_types(types) if types else list(catalog.VAULT_TYPES)
         first, last = _date(since, "since"), _date(until, "until")
         with self.store(read_only=True) as store:
             return export_.export(

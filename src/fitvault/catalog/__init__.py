@@ -361,7 +361,9 @@ DATA_TYPES: dict[str, DataType] = {t.name: t for t in TYPES}
 STORED_TYPES: tuple[DataType, ...] = tuple(t for t in TYPES if t.stored)
 # Legacy-only types have tables but no v4 sync (see catalog.fitbit_legacy).
 LEGACY_TYPES: tuple[DataType, ...] = _legacy.TYPES
-TABLES: dict[str, Table] = {tb.name: tb for t in (*STORED_TYPES, *LEGACY_TYPES) for tb in t.tables}
+# Every type with tables in the vault, whichever source fills them (exports, status, merges).
+VAULT_TYPES: tuple[DataType, ...] = (*STORED_TYPES, *LEGACY_TYPES)
+TABLES: dict[str, Table] = {tb.name: tb for t in VAULT_TYPES for tb in t.tables}
 PROFILE_SCOPE = SCOPE_PREFIX + "profile.readonly"
 SETTINGS_SCOPE = SCOPE_PREFIX + "settings.readonly"
 SLEEP_SESSIONS_TABLE = TABLES["sleep_sessions"]

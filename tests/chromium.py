@@ -140,3 +140,32 @@ def open_page(
     return (
         float(browser.js("performance.getEntriesByType('navigation')[0].loadEventEnd") or 0) / 1000
     )
+
+
+def plot_xy(browser: DevTools, selector: str, fx: float, fy: float = 0.5) -> tuple[float, float]:
+    """Viewport coordinates of the point at fractions (fx, fy) of a chart's plot area."""
+    x, y = browser.js(
+        f"""(() => {{
+        const s = document.querySelector({json.dumps(selector)});
+        const r = s.getBoundingClientRect(), vb = s.viewBox.baseVal;
+        const px = s.dataset.px.split(' ').map(Number), py = s.dataset.py.split(' ').map(Number);
+        const x = px[0] + {fx} * (px[1] - px[0]), y = py[0] + {fy} * (py[1] - py[0]);
+        return [r.left + x * r.width / vb.width, r.top + y * r.height / vb.height];
+    }})()"""
+    )
+    return float(x), float(y)
+
+
+def view(browser: DevTools, selector: str) -> list[float] | None:
+    """A zoomable chart's visible x range as its script last set it (None: never zoomed)."""
+    text = browser.js(f"document.querySelector({json.dumps(selector)}).dataset.view || null")
+    return None if text is None else [float(v) for v in text.split()]
+
+
+def drag(browser: DevTools, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Press, move in five steps and release the left button, as a hand would."""
+    browser.mouse("mousePressed", *start, button="left", buttons=1, clickCount=1)
+    for i in range(1, 6):
+        x = start[0] + (end[0] - start[0]) * i / 5
+        browser.mouse("mouseMoved", x, end[1], button="left", buttons=1)
+    browser.mouse("mouseReleased", *end, button="left", buttons=0, clickCount=1)

@@ -22,7 +22,7 @@ from fitvault.report import fast, svg
 from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.vault import Vault
-from tests.chromium import CHROMIUM, DevTools, launch, open_page
+from tests.chromium import CHROMIUM, DevTools, drag, launch, open_page, plot_xy, view
 from tests.conftest import NOW, FakeClock, sign_in, sync
 
 # Everything the report draws, minus types it does not read: a few days keep the sync short.
@@ -374,33 +374,6 @@ def test_opens_in_chromium_offline_clean_and_fits_a_phone(
 
 
 # --- interaction: zoom and hover with scripts on, static SVG with scripts off -----------------
-
-
-def plot_xy(browser: DevTools, selector: str, fx: float, fy: float = 0.5) -> tuple[float, float]:
-    """Viewport coordinates of the point at fractions (fx, fy) of a chart's plot area."""
-    x, y = browser.js(
-        f"""(() => {{
-        const s = document.querySelector({json.dumps(selector)});
-        const r = s.getBoundingClientRect(), vb = s.viewBox.baseVal;
-        const px = s.dataset.px.split(' ').map(Number), py = s.dataset.py.split(' ').map(Number);
-        const x = px[0] + {fx} * (px[1] - px[0]), y = py[0] + {fy} * (py[1] - py[0]);
-        return [r.left + x * r.width / vb.width, r.top + y * r.height / vb.height];
-    }})()"""
-    )
-    return float(x), float(y)
-
-
-def view(browser: DevTools, selector: str) -> list[float] | None:
-    text = browser.js(f"document.querySelector({json.dumps(selector)}).dataset.view || null")
-    return None if text is None else [float(v) for v in text.split()]
-
-
-def drag(browser: DevTools, start: tuple[float, float], end: tuple[float, float]) -> None:
-    browser.mouse("mousePressed", *start, button="left", buttons=1, clickCount=1)
-    for i in range(1, 6):
-        x = start[0] + (end[0] - start[0]) * i / 5
-        browser.mouse("mouseMoved", x, end[1], button="left", buttons=1)
-    browser.mouse("mouseReleased", *end, button="left", buttons=0, clickCount=1)
 
 
 DAY_CHART = "svg.zoom[data-zoom=clock]"  # the chosen day's heart rate, 00:00–24:00

@@ -131,9 +131,8 @@ def trend_chart(
     label = "reading" if sparse else "daily"
     if points and len(s) <= 400:
         c.points(xs, s.tolist(), f"{cls} faint", label=label, titles=_tips(s, fmt), r=2.5)
-    else:  # too many days for dots: a thin line, with invisible points carrying hover text
-        c.line(xs, s.tolist(), f"{cls} thin", label=label)
-        c.points(xs, s.tolist(), f"{cls} hover", titles=_tips(s, fmt), r=2.5)
+    else:  # too many days for dots: a thin line whose hover text the page's script shows
+        c.line(xs, s.tolist(), f"{cls} thin", label=label, tips=_tips(s, fmt))
     for i, n in enumerate(means):
         if sparse:
             mean = present.rolling(f"{n}D", min_periods=1).mean()

@@ -127,7 +127,13 @@
       if (el.getAttribute("class") && el.getAttribute("class").indexOf("band") >= 0) continue;
       var x = el.tagName === "circle" ? +el.getAttribute("cx")
         : +el.getAttribute("x") + el.getAttribute("width") / 2;
-      this.marks.push({ x: x, el: el });
+      this.marks.push({ x: x, text: el.fvTip, el: el });
+    }
+    var lines = this.g.querySelectorAll("path[data-tip]"); // long daily series: no dots
+    for (i = 0; i < lines.length; i++) {
+      var xs = lines[i].getAttribute("data-tx").split(" ");
+      var tips = lines[i].getAttribute("data-tip").split("|");
+      for (var j = 0; j < xs.length; j++) this.marks.push({ x: +xs[j], text: tips[j], el: null });
     }
     this.marks.sort(function (p, q) { return p.x - q.x; });
   };
@@ -176,10 +182,10 @@
     if (band) hit = null;
     var mark = hit ? null : c.nearest(p.x);
     if (!hit && !mark) hit = band;
-    var el = hit || (mark && mark.el);
-    if (!el || p.x < c.left || p.x > c.right) { hide(c); return; }
-    show(el.fvTip, e);
-    highlight(c, el);
+    var text = hit ? hit.fvTip : mark && mark.text;
+    if (!text || p.x < c.left || p.x > c.right) { hide(c); return; }
+    show(text, e);
+    highlight(c, hit || mark.el);
     if (!hit) {
       if (!c.guide) {
         c.guide = document.createElementNS(NS, "path");

@@ -90,17 +90,35 @@ class Chart:
         if (cls, label) not in self.legend:
             self.legend.append((cls, label))
 
-    def line(self, xs: Iterable[float], ys: Iterable[float], cls: str, label: str = "") -> None:
-        """A polyline, broken wherever y is NaN."""
+    def line(
+        self,
+        xs: Iterable[float],
+        ys: Iterable[float],
+        cls: str,
+        label: str = "",
+        tips: Sequence[str] | None = None,
+    ) -> None:
+        """A polyline, broken wherever y is NaN. ``tips`` (hover text per point) go into two
+        attributes the page's script reads, ``data-tx`` (x in pixels) and ``data-tip``: far
+        fewer bytes and elements than an invisible dot with a ``<title>`` per point."""
         runs: list[list[str]] = [[]]
-        for x, y in zip(xs, ys, strict=True):
+        hover: list[tuple[str, str]] = []
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
             if y is None or not math.isfinite(y):
                 runs.append([])
             else:
                 runs[-1].append(f"{num(self.sx(x))},{num(self.sy(y))}")
+                if tips and tips[i]:
+                    hover.append((num(self.sx(x)), tips[i].replace("|", "/")))
         d = " ".join("M" + "L".join(r) for r in runs if len(r) > 1)
+        data = ""
+        if hover:
+            data = (
+                f' data-tx="{" ".join(x for x, _ in hover)}" '
+                f'data-tip="{esc("|".join(t for _, t in hover))}"'
+            )
         if d:
-            self.marks.append(f'<path class="ln {cls}" d="{d}"/>')
+            self.marks.append(f'<path class="ln {cls}" d="{d}"{data}/>')
         if label:
             self.key(cls, label)
 

@@ -455,3 +455,37 @@ def test_with_scripts_off_the_charts_are_static_svg_with_hover_titles(
     shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
     assert png_colours(shot) > 50
     assert browser.errors() == []
+
+
+@pytest.mark.slow
+def test_a_long_daily_line_hovers_and_zooms_by_date(tmp_path: Path, browser: DevTools) -> None:
+    """A 500-day trend is a line without a dot per day: hovering its middle shows that day's
+    date and value (from the line's data attributes), and zooming to about 50 days relabels
+    the axis with days instead of months."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import charts
+    from fitvault.report.page import page
+
+    days = pd.date_range("2025-01-01", periods=500, freq="D")
+    s = pd.Series(np.arange(500) % 40 + 50.0, index=days)
+    body = charts.trend_chart("Resting heart rate", "bpm", s, "c-hr")
+    assert "<circle" not in body
+    assert "data-tip=" in body
+    path = tmp_path / "long.html"
+    path.write_text(page("t", "s", [("heart", "Heart", body)], "f"), encoding="utf-8")
+    open_page(browser, path, 1000, 800)
+    before = browser.js("[...document.querySelectorAll('g.xt text')].map(t => t.textContent)")
+    browser.mouse("mouseMoved", *plot_xy(browser, DATE_CHART, 0.5))
+    tip = browser.js("document.querySelector('.tip').textContent")
+    shown = dt.datetime.strptime(tip.split(": ")[0], "%a %d %b %Y")
+    assert abs((shown - days[250]).days) <= 3
+    assert tip.split(": ")[1] == f"{s[shown]:.0f}"
+    drag(browser, plot_xy(browser, DATE_CHART, 0.1), plot_xy(browser, DATE_CHART, 0.2))
+    a, b = view(browser, DATE_CHART) or [0.0, 0.0]
+    assert 40 <= b - a <= 60
+    after = browser.js("[...document.querySelectorAll('g.xt text')].map(t => t.textContent)")
+    assert all(re.fullmatch(r"[A-Z][a-z]{2}( \d{4})?|\d{4}", t) for t in before), before
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", t) for t in after), after
+    assert browser.errors() == []

@@ -136,3 +136,10 @@ def test_latest_full_day_is_a_date(vault: Vault) -> None:
     got = vault.latest_full_day()
     assert type(got) is dt.date
     assert got == last - dt.timedelta(days=1)
+
+
+def test_sql_answers_dates_as_dates_too(vault: Vault) -> None:
+    """vault.sql: a DATE column is frames.DATE, like every frame's."""
+    df = vault.sql("SELECT date, bpm FROM resting_heart_rate ORDER BY date")
+    assert df["date"].dtype == frames.DATE
+    assert df["date"].tolist() == vault.resting_heart_rate()["date"].tolist()

@@ -44,13 +44,18 @@ def _pandas_type(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | 
     return DATE if arrow_type == pa.date32() else None
 
 
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as pandas with dates as dates (:data:`DATE`); instants stay tz-aware."""
+    frame: pd.DataFrame = table.to_pandas(types_mapper=_pandas_type)
+    return frame
+
+
 def query(store: Store, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
     """``store.df`` with dates as dates: DATE columns become :data:`DATE`, instants stay
     tz-aware (UTC) datetime64."""
     with store.session("querying"):
         table = store.con.sql(sql, params=list(params)).to_arrow_table()
-    frame: pd.DataFrame = table.to_pandas(types_mapper=_pandas_type)
-    return frame
+    return to_pandas(table)
 
 
 SLEEP_ROUNDING = (

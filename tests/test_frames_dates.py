@@ -55,6 +55,7 @@ PUBLIC = {
     "active_zone_minutes, none": lambda v: v.active_zone_minutes("2020-01-01", "2020-01-02"),
     "wear_time": lambda v: v.wear_time(),
     "heart_rate_zone_minutes": lambda v: v.heart_rate_zone_minutes(),
+    "provenance": lambda v: v.provenance("daily-resting-heart-rate"),
 }
 DATE_COLUMNS = ("date", "local_date")
 

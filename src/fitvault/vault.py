@@ -497,7 +497,7 @@ class Vault:
                 params.append(value)
         sql = provenance.seen_by_sql(shape, " AND ".join(where))
         with self.store(read_only=True) as store:
-            return store.df(f'{sql} ORDER BY t."{shape.table.key[0]}"', params)
+            return frames.query(store, f'{sql} ORDER BY t."{shape.table.key[0]}"', params)
 
     def revisions(self, data_type: str | None = None) -> pd.DataFrame:
         """Rows that a later read of the same source changed or dropped, oldest first: table,

@@ -341,8 +341,10 @@ class Vault:
     ) -> pd.DataFrame:
         """Active zone minutes per local day and zone (as the API counts them)."""
         df: pd.DataFrame = self.frame("active-zone-minutes", start, end)
-        if df.empty:
-            return pd.DataFrame({"date": [], "heart_rate_zone": [], "minutes": []})
+        if df.empty:  # the same columns and dtypes as with rows
+            return df[["local_date", "heart_rate_zone", "minutes"]].rename(
+                columns={"local_date": "date"}
+            )
         daily = df.groupby(["local_date", "heart_rate_zone"], as_index=False)["minutes"].sum()
         return pd.DataFrame(daily).rename(columns={"local_date": "date"})
 
@@ -403,8 +405,10 @@ class Vault:
     def latest_full_day(self) -> dt.date | None:
         """The most recent local date with heart-rate readings before the one still in progress."""
         with self.store(read_only=True) as store:
-            days = store.df("SELECT DISTINCT local_date FROM heart_rate ORDER BY 1 DESC LIMIT 2")
-        dates = [d.date() for d in days["local_date"]]
+            days = frames.query(
+                store, "SELECT DISTINCT local_date FROM heart_rate ORDER BY 1 DESC LIMIT 2"
+            )
+        dates: list[dt.date] = days["local_date"].tolist()
         return dates[1] if len(dates) == 2 else (dates[0] if dates else None)
 
     def plot(self, name: str, *, day: dt.date | str | None = None, days: int = 7) -> Figure:
@@ -493,7 +497,7 @@ class Vault:
                 params.append(value)
         sql = provenance.seen_by_sql(shape, " AND ".join(where))
         with self.store(read_only=True) as store:
-            return store.df(f'{sql} ORDER BY t."{shape.table.key[0]}"', params)
+            return frames.query(store, f'{sql} ORDER BY t."{shape.table.key[0]}"', params)
 
     def revisions(self, data_type: str | None = None) -> pd.DataFrame:
         """Rows that a later read of the same source changed or dropped, oldest first: table,

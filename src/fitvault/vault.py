@@ -36,6 +36,7 @@ from fitvault.auth import (
 )
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
+from fitvault.legacy_sync import LegacyReport
 from fitvault.normalise.google_health import normalise
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport, TypePlan
@@ -45,6 +46,15 @@ if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
 
 T = TypeVar("T")
 ENV_HOME = "FITVAULT_HOME"
+GOOGLE_HEALTH = "google-health"
+FITBIT_LEGACY = "fitbit-legacy"
+SOURCES = (GOOGLE_HEALTH, FITBIT_LEGACY)
+
+
+def check_source(source: str) -> str:
+    if source not in SOURCES:
+        raise ConfigError(f"--source {source!r} is not one of {', '.join(SOURCES)}")
+    return source
 
 
 def default_directory() -> Path:
@@ -122,11 +132,28 @@ class Vault:
         timeout: float = 300.0,
         transport: httpx2.AsyncBaseTransport | None = None,
         redirect_port: int = 0,
+        source: str = GOOGLE_HEALTH,
+        client_id: str | None = None,
+        client_secret: str | None = None,
     ) -> dict[str, Any]:
         """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault.
 
-        The vault directory is checked to be writable before anyone is sent to a consent page.
+        ``source="fitbit-legacy"`` signs in to the legacy Fitbit Web API instead (fitbit.com,
+        or ``server``): it needs the app's ``client_id`` and ``client_secret`` unless ``server``
+        is given. The vault directory is checked to be writable before anyone is sent to a
+        consent page.
         """
+        if check_source(source) == FITBIT_LEGACY:
+            return self._authorize_legacy(
+                server,
+                client_id,
+                client_secret,
+                open_url,
+                show_url,
+                timeout,
+                transport,
+                redirect_port,
+            )
         scopes = catalog.scopes_for(parse_types(types))
         secrets = Path(client_secrets) if client_secrets else None
         account = account_for(scopes, server=server, client_secrets=secrets)
@@ -143,6 +170,37 @@ class Vault:
         token = run(coro)
         return {"scopes": token.get("scope", "").split()}
 
+    def _authorize_legacy(
+        self,
+        server: str | None,
+        client_id: str | None,
+        client_secret: str | None,
+        open_url: Opener | None,
+        show_url: Callable[[str], None] | None,
+        timeout: float,
+        transport: httpx2.AsyncBaseTransport | None,
+        redirect_port: int,
+    ) -> dict[str, Any]:
+        from fitvault import legacy_auth
+
+        if server:
+            account = legacy_auth.LegacyAccount.for_server(server, client_id, client_secret)
+        else:
+            account = legacy_auth.LegacyAccount.fitbit(client_id, client_secret)
+        check_writable(self.directory)
+        token = run(
+            legacy_auth.authorize(
+                account,
+                self.directory,
+                open_url=open_url,
+                show_url=show_url,
+                timeout=timeout,
+                transport=transport,
+                redirect_port=redirect_port,
+            )
+        )
+        return {"scopes": str(token.get("scope", "")).split()}
+
     def sync(
         self,
         since: dt.date | str | None = None,
@@ -154,13 +212,21 @@ class Vault:
         per_minute: int | None = 300,
         lag: dt.timedelta | None = None,
         concurrency: int = 4,
+        source: str = GOOGLE_HEALTH,
     ) -> SyncReport:
         """Fetch what the vault is missing (plus the recent days wearables revise).
 
         Long heart-rate spans are walked in up to ``concurrency`` pieces at once (each piece
         costs at most one extra, partly filled page); ``concurrency=1`` makes strictly the
-        fewest requests.
+        fewest requests. ``source="fitbit-legacy"`` syncs from the legacy Fitbit Web API
+        (``types`` then names its series, see ``fitvault.sources.fitbit_legacy.SERIES``).
         """
+        if check_source(source) == FITBIT_LEGACY:
+            return run(
+                self.async_legacy_sync(
+                    since, until, types, progress=progress, transport=transport, lag=lag
+                )
+            )
         return run(
             self.async_sync(
                 since,
@@ -208,6 +274,44 @@ class Vault:
                     kwargs["clock"] = clock
                 syncer = Syncer(store, client, scopes=tokens.scopes, **kwargs)
                 return await syncer.run(wanted, first, last)
+
+    async def async_legacy_sync(
+        self,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        series: Sequence[str] | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        lag: dt.timedelta | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] | None = None,
+    ) -> LegacyReport:
+        """The legacy sync; ``clock`` (epoch seconds) and ``sleep`` run it in simulated time."""
+        import time
+
+        from fitvault import legacy_auth, legacy_sync
+        from fitvault.sources.fitbit_legacy import LegacyClient
+
+        first, last = _date(since, "since"), _date(until, "until")
+        account = legacy_auth.LegacyAccount.load(self.directory)
+        now = clock or time.time
+        tokens = legacy_auth.LegacyTokens(
+            account, legacy_auth.LegacyTokenStore(self.directory), transport=transport, clock=now
+        )
+        client_kw: dict[str, Any] = {"transport": transport, "clock": now}
+        if sleep is not None:
+            client_kw["sleep"] = sleep
+        async with LegacyClient(account.api_base, tokens, **client_kw) as client:
+            with self.store(transient=True) as store:
+                syncer = legacy_sync.LegacySyncer(
+                    store,
+                    client,
+                    progress=progress,
+                    clock=lambda: dt.datetime.fromtimestamp(now(), dt.UTC),
+                    lag=legacy_sync.DEFAULT_LAG if lag is None else lag,
+                )
+                return await syncer.run(first, last, series)
 
     def plan(
         self,

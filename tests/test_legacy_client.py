@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import pyarrow as pa
 import pytest
 
 from fitvault import legacy_auth, legacy_sync
@@ -155,8 +154,8 @@ def client_for(fake: FakeFitbit, tokens: LegacyTokens, clock: Clock) -> LegacyCl
     )
 
 
-def nothing(body: bytes, zone: str) -> dict[str, pa.Table]:
-    return {}
+def nothing(body: bytes, zone: str, day: dt.date | None) -> legacy_sync.Batches:
+    return []
 
 
 def run_sync(tmp_path: Path, fake: FakeFitbit, clock: Clock, **kw: Any) -> legacy_sync.LegacyReport:

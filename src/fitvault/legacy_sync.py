@@ -28,8 +28,7 @@ import pyarrow as pa
 
 from fitvault import catalog
 from fitvault._errors import ConfigError, DataError, PermissionDenied
-from fitvault._time import date_to_us
-from fitvault.catalog import Axis, DataType
+from fitvault.catalog import DataType
 from fitvault.legacy_auth import legacy_error
 from fitvault.sources import fitbit_legacy as api
 from fitvault.sources.fitbit_legacy import SERIES, Chunk, LegacyClient, Series
@@ -44,15 +43,16 @@ DEFAULT_LAG = dt.timedelta(days=3)
 DEFAULT_HISTORY = dt.timedelta(days=365)
 TICK_S = 5.0  # the countdown shown while waiting for the hourly reset moves this often
 
-Normaliser = Callable[[bytes, str], dict[str, pa.Table]]
+Batches = list[tuple[DataType, dict[str, pa.Table], tuple[int, int] | None]]
+Normaliser = Callable[[bytes, str, dt.date | None], Batches]
 Days = list[tuple[dt.date, dt.date]]  # inclusive day ranges
 
 
-def default_normaliser(body: bytes, zone: str) -> dict[str, pa.Table]:
-    """The legacy normalisers (``fitvault.normalise.fitbit_legacy``): body + zone → tables."""
-    from fitvault.normalise import fitbit_legacy
+def default_normaliser(body: bytes, zone: str, day: dt.date | None) -> Batches:
+    """The legacy normalisers: per data type its tables and the span they answer for."""
+    from fitvault.normalise.fitbit_legacy import parse
 
-    return fitbit_legacy.normalise(body, zone)
+    return parse(body, zone, day=day).batches()
 
 
 # --- coverage (pure) --------------------------------------------------------------------------
@@ -108,15 +108,6 @@ def plan(
 # --- running ----------------------------------------------------------------------------------
 
 
-def _owners() -> dict[str, DataType]:
-    """Table name → the data type that commits it (a child table goes with its parent)."""
-    owners: dict[str, DataType] = {}
-    for dtype in catalog.STORED_TYPES:
-        for table in dtype.tables:
-            owners.setdefault(table.name, dtype)
-    return owners
-
-
 @dataclass
 class LegacyReport(SyncReport):
     notes: list[str] = field(default_factory=list)  # e.g. why heart rate fell back to 1 min
@@ -140,7 +131,6 @@ class LegacySyncer:
         self.clock = clock
         self.lag = lag
         self.normalise = normaliser
-        self.owners = _owners()
         self._last = SyncProgress("profile", 0.0, 0, 0, 0)
         self._heart_1min = False
         client.on_wait = self._waiting
@@ -279,15 +269,16 @@ class LegacySyncer:
             path, body = await self._heart(chunk, report)
         else:
             path, body = chunk.path, (await self.client.get(chunk.path)).content
-        tables = self._tables(body, zone, path)
+        batches = self._batches(body, zone, path, chunk)
+        request = {"method": "GET", "path": path, "zone": zone, "series": chunk.series.name}
         raw = RawPage(
-            self._data_type(tables, chunk),
+            batches[0][0].name if batches else chunk.series.name,
             SOURCE,
-            {"method": "GET", "path": path, "zone": zone, "series": chunk.series.name},
+            request,
             body,
             self.clock(),
         )
-        return self._commit(tables, raw, chunk, zone)
+        return self._commit(batches, raw)
 
     async def _heart(self, chunk: Chunk, report: LegacyReport) -> tuple[str, bytes]:
         """``1sec`` unless the app has no intraday access; then ``1min`` from there on."""
@@ -317,57 +308,31 @@ class LegacySyncer:
             "their resolution."
         )
 
-    def _tables(self, body: bytes, zone: str, path: str) -> dict[str, pa.Table]:
+    def _batches(self, body: bytes, zone: str, path: str, chunk: Chunk) -> Batches:
+        day = chunk.first if chunk.series.per_day else None
         try:
-            return self.normalise(body, zone)
+            return self.normalise(body, zone, day)
         except DataError as exc:
             raise DataError(f"GET {path}: {exc}") from exc
 
-    def _data_type(self, tables: dict[str, pa.Table], chunk: Chunk) -> str:
-        for name in tables:
-            if name in self.owners:
-                return self.owners[name].name
-        return chunk.series.name
-
-    def _commit(self, tables: dict[str, pa.Table], raw: RawPage, chunk: Chunk, zone: str) -> int:
-        """One commit per data type the answer fills, the raw body with the first of them."""
-        by_type: dict[str, dict[str, pa.Table]] = {}
-        for name, table in tables.items():
-            owner = self.owners.get(name)
-            if owner is None:
-                raise DataError(f"{raw.request['path']}: no table {name!r} in the catalog")
-            by_type.setdefault(owner.name, {})[name] = table
+    def _commit(self, batches: Batches, raw: RawPage) -> int:
+        """One commit per data type the answer fills; the raw body goes with the first (a
+        rebuild replays it into every type)."""
         points = 0
         keep: RawPage | None = raw
-        for type_name, parts in by_type.items():
-            dtype = catalog.get(type_name)
-            replace = _day_span(dtype, chunk, zone) if chunk.series.per_day else None
+        for dtype, tables, span in batches:
             self.store.commit(
                 dtype,
-                parts,
+                tables,
                 source=SOURCE,
-                replaces=[replace] if replace else [],
+                replaces=[span] if span else [],
                 covered=None,
-                raws=[(keep, replace)] if keep else [],
+                raws=[(keep, span)] if keep else [],
             )
             keep = None
-            points += parts[dtype.tables[0].name].num_rows if dtype.tables[0].name in parts else 0
+            main = dtype.tables[0].name
+            points += tables[main].num_rows if main in tables else 0
         return points
-
-
-def _day_span(dtype: DataType, chunk: Chunk, zone: str) -> tuple[int, int]:
-    """The local days of a one-day answer on the type's range axis: it replaces what the
-    source said before about exactly those days (a re-read of a day a device revised)."""
-    first, end = chunk.first, chunk.last + dt.timedelta(days=1)
-    if dtype.axis in (Axis.DATE, Axis.CIVIL):
-        return date_to_us(first), date_to_us(end)
-    tz = zoneinfo.ZoneInfo(zone)
-    lo = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC)
-    hi = dt.datetime.combine(end, dt.time(), tz).astimezone(dt.UTC)
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (lo - epoch) // dt.timedelta(microseconds=1), (hi - epoch) // dt.timedelta(
-        microseconds=1
-    )
 
 
 def wanted_series(names: Sequence[str] | None) -> list[Series]:

@@ -105,7 +105,9 @@ class LegacyClient:
             base_url=base_url,
             transport=transport,
             timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
-            headers={"User-Agent": USER_AGENT, "Accept-Language": "en_GB"},
+            # No Accept-Language: the API then answers in metric units, which the normalisers
+            # expect (en_US would be miles and pounds, en_GB stone).
+            headers={"User-Agent": USER_AGENT},
         )
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens

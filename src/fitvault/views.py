@@ -166,7 +166,7 @@ def schema_markdown() -> str:
         "beside each one. `source` says where fitvault got the row.",
         "",
     ]
-    for dtype in catalog.STORED_TYPES:
+    for dtype in (*catalog.STORED_TYPES, *catalog.LEGACY_TYPES):
         for table in dtype.tables:
             lines += _table_section(dtype.name, table)
     return "\n".join(lines).rstrip() + "\n"

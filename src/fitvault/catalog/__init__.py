@@ -354,11 +354,14 @@ class DataType:
         )
 
 
+from fitvault.catalog import fitbit_legacy as _legacy  # noqa: E402
 from fitvault.catalog.v4 import TYPES  # noqa: E402  (the declarations use the classes above)
 
 DATA_TYPES: dict[str, DataType] = {t.name: t for t in TYPES}
 STORED_TYPES: tuple[DataType, ...] = tuple(t for t in TYPES if t.stored)
-TABLES: dict[str, Table] = {tb.name: tb for t in STORED_TYPES for tb in t.tables}
+# Legacy-only types have tables but no v4 sync (see catalog.fitbit_legacy).
+LEGACY_TYPES: tuple[DataType, ...] = _legacy.TYPES
+TABLES: dict[str, Table] = {tb.name: tb for t in (*STORED_TYPES, *LEGACY_TYPES) for tb in t.tables}
 PROFILE_SCOPE = SCOPE_PREFIX + "profile.readonly"
 SETTINGS_SCOPE = SCOPE_PREFIX + "settings.readonly"
 SLEEP_SESSIONS_TABLE = TABLES["sleep_sessions"]
@@ -373,8 +376,8 @@ def get(name: str) -> DataType:
     kebab = name.replace("_", "-")
     if kebab in DATA_TYPES:
         return DATA_TYPES[kebab]
-    for candidate in DATA_TYPES.values():
-        if candidate.camel == name:
+    for candidate in (*DATA_TYPES.values(), *LEGACY_TYPES):
+        if kebab == candidate.name or candidate.camel == name:
             return candidate
     known = ", ".join(t.name for t in STORED_TYPES)
     raise KeyError(f"unknown data type {name!r}; fitvault stores: {known}")

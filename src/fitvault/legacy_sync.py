@@ -28,7 +28,8 @@ import pyarrow as pa
 
 from fitvault import catalog
 from fitvault._errors import ConfigError, DataError, PermissionDenied
-from fitvault.catalog import DataType
+from fitvault._time import to_us
+from fitvault.catalog import Axis, DataType
 from fitvault.legacy_auth import legacy_error
 from fitvault.sources import fitbit_legacy as api
 from fitvault.sources.fitbit_legacy import SERIES, Chunk, LegacyClient, Series
@@ -278,7 +279,7 @@ class LegacySyncer:
             body,
             self.clock(),
         )
-        return self._commit(batches, raw)
+        return self._commit(batches, raw, chunk, zone)
 
     async def _heart(self, chunk: Chunk, report: LegacyReport) -> tuple[str, bytes]:
         """``1sec`` unless the app has no intraday access; then ``1min`` from there on."""
@@ -315,12 +316,13 @@ class LegacySyncer:
         except DataError as exc:
             raise DataError(f"GET {path}: {exc}") from exc
 
-    def _commit(self, batches: Batches, raw: RawPage) -> int:
+    def _commit(self, batches: Batches, raw: RawPage, chunk: Chunk, zone: str) -> int:
         """One commit per data type the answer fills; the raw body goes with the first (a
         rebuild replays it into every type)."""
         points = 0
         keep: RawPage | None = raw
-        for dtype, tables, span in batches:
+        for dtype, tables, hint in batches:
+            span = replace_span(chunk, dtype, hint, zone)
             self.store.commit(
                 dtype,
                 tables,
@@ -333,6 +335,28 @@ class LegacySyncer:
             main = dtype.tables[0].name
             points += tables[main].num_rows if main in tables else 0
         return points
+
+
+def replace_span(
+    chunk: Chunk, dtype: DataType, hint: tuple[int, int] | None, zone: str
+) -> tuple[int, int] | None:
+    """What an answer's rows replace of this source's earlier rows.
+
+    Intraday heart rate replaces nothing (rows merge by time): its times are floating local
+    times, and on a travel day a day's readings, read in the profile's zone, reach into the
+    next day's — a day-wide replace would delete that day's readings. Intraday steps replace
+    exactly their local day, which removes that day's total from the daily series (fetched
+    first so daily steps exist early) instead of counting it twice. Others: the normaliser's
+    span (that of the rows' own range).
+    """
+    if chunk.series.name == "heart-rate-intraday":
+        return None
+    if chunk.series.name == "steps-intraday" and dtype.axis is Axis.PHYSICAL:
+        tz = zoneinfo.ZoneInfo(zone)
+        lo = dt.datetime.combine(chunk.first, dt.time(), tz)
+        hi = dt.datetime.combine(chunk.first + dt.timedelta(days=1), dt.time(), tz)
+        return to_us(lo), to_us(hi)
+    return hint
 
 
 def wanted_series(names: Sequence[str] | None) -> list[Series]:

@@ -11,6 +11,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from fitvault.simulator.google_v4 import HealthApi, Quota
+from fitvault.simulator.legacy_api import LegacyApi
+from fitvault.simulator.legacy_oauth import LegacyOAuth
+from fitvault.simulator.legacy_wire import RATE_LIMIT, HourlyQuota, Switches
 from fitvault.simulator.oauth import OAuthServer
 from fitvault.simulator.world import World
 
@@ -25,6 +28,7 @@ class Simulator:
     world: World
     api: HealthApi
     oauth: OAuthServer
+    legacy: LegacyApi  # the legacy Fitbit Web API face; ``legacy.switches`` holds its knobs
 
 
 def create_app(
@@ -34,8 +38,12 @@ def create_app(
     quota_per_minute: int | None = QUOTA_PER_MINUTE,
     auto_approve: bool = False,
     testing_mode: bool = True,
+    legacy_per_hour: int | None = RATE_LIMIT,
+    legacy_gone: bool = False,
 ) -> Simulator:
-    """Build the simulator for ``world``; ``quota_per_minute=None`` turns the quota off."""
+    """Build the simulator for ``world``; ``quota_per_minute=None`` turns the v4 quota off,
+    ``legacy_per_hour=None`` the legacy face's hourly limit; ``legacy_gone`` makes every legacy
+    endpoint answer 410 as the real host does since 2026-11-02."""
     key = hashlib.sha256(f"fitvault-simulator:{world.person.health_user_id}".encode()).digest()
     oauth = OAuthServer(
         user_id=world.person.health_user_id,
@@ -45,8 +53,28 @@ def create_app(
         testing_mode=testing_mode,
     )
     api = HealthApi(world=world, oauth=oauth, quota=Quota(quota_per_minute, clock))
+    switches = Switches(gone=legacy_gone)
+    legacy_oauth = LegacyOAuth(
+        user_id=world.person.legacy_user_id,
+        key=hashlib.sha256(b"fitbit-legacy:" + key).digest(),
+        clock=clock,
+        auto_approve=auto_approve,
+        switches=switches,
+    )
+    legacy = LegacyApi(
+        world=world,
+        oauth=legacy_oauth,
+        quota=HourlyQuota(legacy_per_hour, clock),
+        switches=switches,
+    )
+    methods = ["GET", "POST", "PATCH", "DELETE"]
     routes = [
         *oauth.routes(),
-        Route("/{path:path}", api.handle, methods=["GET", "POST", "PATCH", "DELETE"]),
+        *legacy_oauth.routes(),
+        *(
+            Route(f"/{v}/{{path:path}}", legacy.handle, methods=methods)
+            for v in ("1", "1.1", "1.2")
+        ),
+        Route("/{path:path}", api.handle, methods=methods),
     ]
-    return Simulator(app=Starlette(routes=routes), world=world, api=api, oauth=oauth)
+    return Simulator(app=Starlette(routes=routes), world=world, api=api, oauth=oauth, legacy=legacy)

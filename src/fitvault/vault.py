@@ -20,7 +20,7 @@ import httpx2
 import pandas as pd
 import platformdirs
 
-from fitvault import catalog, frames, importer
+from fitvault import catalog, frames, importer, legacy_sync
 from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
@@ -367,6 +367,9 @@ class Vault:
                 store.clear_tables()
                 for n, stored in enumerate(store.raw_pages(), 1):
                     page = stored.page
+                    if page.source == legacy_sync.SOURCE:  # one body fills several types
+                        legacy_sync.replay(store, stored)
+                        continue
                     dtype = catalog.get(page.data_type)
                     if page.source == importer.SOURCE:
                         tables = importer.replay(page)

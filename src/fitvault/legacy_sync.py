@@ -235,7 +235,7 @@ class LegacySyncer:
             self.progress(self._last)
             try:
                 points = await self._fetch(chunk, span.zone, report)
-            except PermissionDenied as exc:  # this series only; the others go on
+            except (PermissionDenied, DataError) as exc:  # this series only; the others go on
                 report.skipped[name] = report.refused[name] = str(exc)
                 continue
             coverage[name] = add_days(coverage.get(name, []), chunk.first, chunk.last)
@@ -313,6 +313,8 @@ class LegacySyncer:
 
     def _batches(self, body: bytes, zone: str, path: str, chunk: Chunk) -> Batches:
         day = chunk.first if chunk.series.per_day else None
+        if body.strip() in (b"{}", b"[]"):  # e.g. SpO2 by date on a night without a reading
+            return []
         try:
             return self.normalise(body, zone, day)
         except DataError as exc:

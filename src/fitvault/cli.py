@@ -376,6 +376,10 @@ def sync(
         ),
     ] = False,
     source: SourceOpt = "google-health",
+    server: Annotated[
+        str | None,
+        typer.Option(help="fitbit-legacy: a server mirroring the API (default: the sign-in's)."),
+    ] = None,
     vault: VaultOpt = None,
 ) -> None:
     """Download what the vault is missing; safe to interrupt and re-run."""
@@ -386,8 +390,10 @@ def sync(
     if check_source(source) == "fitbit-legacy":
         if plan:
             raise ConfigError("--plan is for --source google-health only")
-        _sync_legacy(v, since, until, _types(types))
+        _sync_legacy(v, since, until, _types(types), server)
         return
+    if server:
+        raise ConfigError("--server is for --source fitbit-legacy; `fitvault auth` keeps the URL")
     if plan:
         plans = v.plan(since, until, _types(types), concurrency=concurrency)
         out.print(_plan_table(plans))
@@ -422,10 +428,12 @@ class LegacyBars(SyncBars):
             self.progress.update(self.tasks[p.data_type], note=note)
 
 
-def _sync_legacy(v: Vault, since: str | None, until: str | None, names: list[str] | None) -> None:
+def _sync_legacy(
+    v: Vault, since: str | None, until: str | None, names: list[str] | None, server: str | None
+) -> None:
     with LegacyBars(err) as bars:
-        report = v.sync(since, until, names, progress=bars, source="fitbit-legacy")
-    _print_report(report)
+        report = v.sync(since, until, names, progress=bars, source="fitbit-legacy", server=server)
+    _print_legacy_report(report)
     for line in getattr(report, "notes", []):
         _note(line)
     if report.partial:
@@ -434,6 +442,25 @@ def _sync_legacy(v: Vault, since: str | None, until: str | None, names: list[str
             "above); everything else is saved. Fix what the reasons say and run "
             "`fitvault sync --source fitbit-legacy` again."
         )
+
+
+def _print_legacy_report(report: SyncReport) -> None:
+    """Requests and points per legacy series, then rows added per table."""
+    series = Table(title="This sync", show_edge=False)
+    series.add_column("series")
+    series.add_column("requests", justify="right")
+    series.add_column("points received", justify="right")
+    for name in sorted(report.pages):
+        series.add_row(name, f"{report.pages[name]:,}", f"{report.points.get(name, 0):,}")
+    out.print(series)
+    added = {t: n for t, n in report.added.items() if n}
+    if added:
+        out.print("rows added: " + ", ".join(f"{t} {n:+,}" for t, n in sorted(added.items())))
+    for name, why in report.skipped.items():
+        _note(f"skipped {name}: {why}")
+    waited = getattr(report, "waited_s", 0.0)
+    wait = f", {waited / 60:.0f} min of it waiting for the hourly budget" if waited >= 60 else ""
+    out.print(f"{report.requests} requests in {report.seconds:.0f} s{wait}", highlight=False)
 
 
 def _lean_arrow() -> None:

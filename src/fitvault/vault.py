@@ -213,18 +213,26 @@ class Vault:
         lag: dt.timedelta | None = None,
         concurrency: int = 4,
         source: str = GOOGLE_HEALTH,
+        server: str | None = None,
     ) -> SyncReport:
         """Fetch what the vault is missing (plus the recent days wearables revise).
 
         Long heart-rate spans are walked in up to ``concurrency`` pieces at once (each piece
         costs at most one extra, partly filled page); ``concurrency=1`` makes strictly the
         fewest requests. ``source="fitbit-legacy"`` syncs from the legacy Fitbit Web API
-        (``types`` then names its series, see ``fitvault.sources.fitbit_legacy.SERIES``).
+        (``types`` then names its series, see ``fitvault.sources.fitbit_legacy.SERIES``;
+        ``server`` overrides the URL saved by ``authorize``).
         """
         if check_source(source) == FITBIT_LEGACY:
             return run(
                 self.async_legacy_sync(
-                    since, until, types, progress=progress, transport=transport, lag=lag
+                    since,
+                    until,
+                    types,
+                    progress=progress,
+                    transport=transport,
+                    lag=lag,
+                    server=server,
                 )
             )
         return run(
@@ -286,6 +294,7 @@ class Vault:
         lag: dt.timedelta | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Coroutine[Any, Any, None]] | None = None,
+        server: str | None = None,
     ) -> LegacyReport:
         """The legacy sync; ``clock`` (epoch seconds) and ``sleep`` run it in simulated time."""
         import time
@@ -295,6 +304,10 @@ class Vault:
 
         first, last = _date(since, "since"), _date(until, "until")
         account = legacy_auth.LegacyAccount.load(self.directory)
+        if server:  # a mirror of the API; its token endpoint refreshes what it issued
+            account = legacy_auth.LegacyAccount.for_server(
+                server, account.client_id, account.client_secret
+            )
         now = clock or time.time
         tokens = legacy_auth.LegacyTokens(
             account, legacy_auth.LegacyTokenStore(self.directory), transport=transport, clock=now

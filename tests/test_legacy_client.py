@@ -22,10 +22,11 @@ import httpx2
 import pytest
 
 from fitvault import legacy_auth, legacy_sync
-from fitvault._errors import ApiGone, RefreshTokenExpired
+from fitvault._errors import ApiGone, AuthError, RefreshTokenExpired
 from fitvault.legacy_auth import LegacyAccount, LegacyTokens, LegacyTokenStore
 from fitvault.sources.fitbit_legacy import GONE_HELP, LegacyClient, series
 from fitvault.store import Store
+from tests.test_cli import run_main
 
 BASE = "http://legacy.test"
 START = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC).timestamp()  # 12:00, so resets fall on hours
@@ -485,3 +486,47 @@ def test_a_kill_loses_at_most_the_request_in_flight(tmp_path: Path) -> None:
     # the in-flight request, then everything after it: together exactly one full run's
     assert len(data(first)) + len(data(second)) == 9 + 1 + 1 + 5 + 2 + 2 * 30
     assert series("sleep").max_days == 100
+
+
+def test_a_second_expired_token_is_an_auth_error_that_never_quotes_the_token(
+    tmp_path: Path,
+) -> None:
+    """The API's expired_token message quotes the token; after the one refresh, the error the
+    user sees names the command to run and contains neither the old nor the new token."""
+    clock = Clock()
+    fake = FakeFitbit(clock)
+    tokens = signed_in(tmp_path, fake, clock)
+
+    def always_expired(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/oauth2/token":
+            return fake(request)
+        token = request.headers["authorization"].split()[1]
+        return error(401, "expired_token", f"Access token expired: {token}")
+
+    async def go() -> None:
+        client = LegacyClient(BASE, tokens, transport=httpx2.MockTransport(always_expired))
+        async with client:
+            await client.get("/1/user/-/profile.json")
+
+    with pytest.raises(AuthError) as exc:
+        asyncio.run(go())
+    assert fake.refreshes == 1
+    assert "fitvault auth --source fitbit-legacy" in str(exc.value)
+    assert "a0" not in str(exc.value)
+    assert "a1" not in str(exc.value)
+
+
+def test_legacy_auth_without_app_credentials_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fitbit.com needs the app's client id and secret: without them, exit 2 and one line
+    saying where to get them; nothing is written."""
+    monkeypatch.delenv("FITBIT_CLIENT_ID", raising=False)
+    monkeypatch.delenv("FITBIT_CLIENT_SECRET", raising=False)
+    code, _, err = run_main(
+        monkeypatch, capsys, "auth", "--source", "fitbit-legacy", "--vault", str(tmp_path / "v")
+    )
+    assert code == 2
+    assert "--client-id" in err
+    assert "dev.fitbit.com" in err
+    assert not (tmp_path / "v" / "legacy_token.json").exists()

@@ -236,7 +236,10 @@ class LegacySyncer:
             try:
                 points = await self._fetch(chunk, span.zone, report)
             except (PermissionDenied, DataError) as exc:  # this series only; the others go on
-                report.skipped[name] = report.refused[name] = str(exc)
+                why = str(exc)
+                if isinstance(exc, PermissionDenied):
+                    why += f" ({name} needs the `{chunk.series.scope}` permission)"
+                report.skipped[name] = report.refused[name] = why
                 continue
             coverage[name] = add_days(coverage.get(name, []), chunk.first, chunk.last)
             self._save_coverage(coverage)

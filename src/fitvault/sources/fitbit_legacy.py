@@ -190,8 +190,8 @@ def translate(status: int, kind: str, message: str, path: str, base: str) -> Exc
     said = f"HTTP {status} {kind}: {message}".strip().rstrip(":")
     if status == 410:
         return ApiGone(f"{base} answered 410 Gone. {GONE_HELP}", status=410, request=where)
-    if status == 401:
-        return AuthError(f"{where}: {said}. The API refused the credentials; {REAUTH}.")
+    if status == 401:  # its message may quote the token ("Access token expired: …"): left out
+        return AuthError(f"{where}: HTTP 401 {kind}. The API refused the credentials; {REAUTH}.")
     if status == 403 and kind == "insufficient_scope":
         return PermissionDenied(
             f"{where}: {said}. The sign-in did not grant the permission this needs; "

@@ -514,7 +514,11 @@ def rebuild(vault: VaultOpt = None) -> None:
 @app.command(name="import")
 def import_(
     paths: Annotated[
-        list[Path], typer.Argument(help="Takeout .zip files (all parts) or an extracted folder.")
+        list[Path],
+        typer.Argument(
+            help="Takeout .zip files (all parts), an extracted folder, or saved legacy API "
+            "responses (.json / .csv / .xlsx files or folders)."
+        ),
     ],
     vault: VaultOpt = None,
     tz: Annotated[
@@ -525,7 +529,8 @@ def import_(
         bool, typer.Option("--dry-run", help="List what would be imported; write nothing.")
     ] = False,
 ) -> None:
-    """Import a Google Takeout / Fitbit data export (zip read in place, or a folder)."""
+    """Import a Google Takeout / Fitbit data export (zip read in place, or a folder), or
+    responses saved from the legacy Fitbit Web API."""
     v = Vault(vault)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("importing", total=None)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from fitvault import legacy_import
 from fitvault._errors import DataError
 from fitvault.normalise import takeout as parsers
 from fitvault.normalise.takeout._common import Context, csv_rows
@@ -97,6 +98,8 @@ def import_archive(
     """
     with inventory(paths) as inv:
         ctx, zone_from = _context(inv.members, zone, fallback_zone, weight_unit)
+        if zone_from in ("vault", "default") and (saved := legacy_import.profile_zone(inv.members)):
+            ctx, zone_from = Context(saved, ctx.weight_unit), "profile"
         summary = ImportSummary(ctx.zone, zone_from, dry_run=dry_run)
         summary.errors += [(name, why) for name, why in inv.refused]
         summary.skipped += [(name, "the same file was read from an earlier part or folder")
@@ -106,7 +109,12 @@ def import_archive(
         for n, member in enumerate(inv.members, 1):
             name = f"{member.archive}:{member.path}"
             fam = parsers.classify(member.path)
-            if fam is None:
+            if fam is None and legacy_import.candidate(member.path):  # a saved API response?
+                legacy_import.import_member(
+                    store, member, ctx.zone, summary, fetched_at=fetched_at,
+                    limit=limits.member_bytes, dry_run=dry_run,
+                )  # fmt: skip
+            elif fam is None:
                 summary.unknown.append(name)
             elif isinstance(fam, str):
                 summary.skipped.append((name, fam))

@@ -33,7 +33,7 @@ from fitvault.catalog import Axis, DataType
 from fitvault.legacy_auth import legacy_error
 from fitvault.sources import fitbit_legacy as api
 from fitvault.sources.fitbit_legacy import SERIES, Chunk, LegacyClient, Series
-from fitvault.store import RawPage, Store, StoredPage
+from fitvault.store import RawPage, Store
 from fitvault.sync import SyncProgress, SyncReport
 
 log = logging.getLogger(__name__)
@@ -364,22 +364,6 @@ def replace_span(
         hi = dt.datetime.combine(chunk.first + dt.timedelta(days=1), dt.time(), tz)
         return to_us(lo), to_us(hi)
     return hint
-
-
-def replay(store: Store, stored: StoredPage) -> None:
-    """Rebuild: a kept legacy body's rows again, each type replacing what its commit replaced
-    (the caller holds the transaction)."""
-    page = stored.page
-    zone = str(page.request.get("zone") or "UTC")
-    series_name = str(page.request.get("series") or "")
-    chunk = None
-    if series_name in {s.name for s in SERIES}:
-        day = _date_or_none(page.request.get("day"))
-        chunk = Chunk(api.series(series_name), day, day) if day else None
-    day = chunk.first if chunk else None
-    for dtype, tables, hint in default_normaliser(page.body, zone, day):
-        span = replace_span(chunk, dtype, hint, zone) if chunk else hint
-        store.merge(dtype, tables, source=SOURCE, replaces=[span] if span else [])
 
 
 def wanted_series(names: Sequence[str] | None) -> list[Series]:

@@ -1,87 +1,370 @@
-"""Which source's row stands for a reading several sources saw (design decision 4) — a proposal.
+"""One row per reading, whichever sources saw it and in whatever order (design decision 4).
 
-The rule: sources are ranked, not last-writer-wins, so import order never matters.
+Sources are ranked, never last-writer-wins, so the order of syncs and imports does not matter:
 
-1. ``google-health-api`` — the system of record: it carries the device and platform, and later
+1. ``google-health-api`` — the system of record: it names the device and platform, and later
    syncs revise it;
-2. ``fitbit-legacy-api`` — same data, older shapes, being retired;
-3. ``takeout`` — a snapshot; its JSON families name no device, and some values are rounded
-   or truncated by the export (weight in display-unit tenths).
+2. ``fitbit-legacy`` — the same data from the retired API: no device, 1-second or 1-minute
+   resolution, times in the profile's zone;
+3. ``takeout`` — a snapshot: its files name no device, and some values are rounded by the
+   export (weight in tenths of the display unit).
 
-A reading is "the same" when its natural key matches with a missing device matching any device
-(the export's rows have none), and for sessions (sleep, exercise) when the intervals overlap
-by at least half of the shorter one — never by exact start. Of each such group the
-best-ranked source's row is kept and ``seen_by`` lists every source that saw it. Pure
-functions on Arrow tables, so the store can apply them on read (a frame) or at merge.
+A vault table holds one row per reading: the best-ranked source's. Every other source's row for
+that reading is kept in ``_others_<table>`` (same columns), so that when the winner goes — a
+later read of its source no longer has it — the next-best row comes back, and so that
+``seen_by`` can list every source that saw a reading. A row that a later read of the *same*
+source changes or drops is copied to ``_revisions`` (old and new as JSON) before it is replaced.
+
+"The same reading": samples, intervals and daily rows match on their natural key, a missing
+device matching any device (export and legacy rows name none); sessions (sleep, exercise, …)
+match when they overlap by at least half of the shorter one — never by exact start.
+
+While a table holds rows of one source only (``_sources`` says which), a merge takes the fast
+path: the rows are replaced in place, nothing to rank.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-RANK = {"google-health-api": 0, "fitbit-legacy-api": 1, "takeout": 2}
-UNRANKED = len(RANK)
+from fitvault.catalog import DataType, RecordKind, Table
+
+RANK = {"google-health-api": 0, "fitbit-legacy": 1, "takeout": 2}
+MIN_OVERLAP = 0.5  # of the shorter session
+DDL = """
+CREATE TABLE IF NOT EXISTS _sources (table_name VARCHAR, source VARCHAR,
+    PRIMARY KEY (table_name, source));
+CREATE TABLE IF NOT EXISTS _revisions (table_name VARCHAR, source VARCHAR,
+    revised_at TIMESTAMPTZ, change VARCHAR, old JSON, new JSON);
+"""
 
 
-def _ranks(rows: pa.Table) -> list[int]:
-    return [RANK.get(s, UNRANKED) for s in rows.column("source").to_pylist()]
+def rank(source: str) -> tuple[int, str]:
+    """Sort key: better sources first; unknown ones after, by name (a total order)."""
+    return (RANK.get(source, len(RANK)), source)
 
 
-def _keep(rows: pa.Table, groups: list[int]) -> pa.Table:
-    """Per group (an id per row), the best-ranked row, with every source of the group."""
-    ranks = _ranks(rows)
-    sources = rows.column("source").to_pylist()
-    best: dict[int, int] = {}
-    seen: dict[int, set[str]] = {}
-    for i, g in enumerate(groups):
-        seen.setdefault(g, set()).add(sources[i])
-        if g not in best or ranks[i] < ranks[best[g]]:
-            best[g] = i
-    order = sorted(best.values())
-    out = rows.take(pa.array(order, pa.int64()))
-    seen_by = [sorted(seen[groups[i]], key=lambda s: (RANK.get(s, UNRANKED), s)) for i in order]
-    return out.append_column("seen_by", pa.array(seen_by, pa.list_(pa.string())))
+def others(table: str) -> str:
+    """The table holding every other source's row of a reading."""
+    return f"_others_{table}"
 
 
-def prefer(rows: pa.Table, key: Sequence[str], *, wildcard: str = "device") -> pa.Table:
-    """Rows of one table from several sources → one row per reading (see the module doc).
-
-    ``key`` is the table's natural key; a null ``wildcard`` column matches any value of it
-    when the rest of the key is equal and only one non-null value exists for it.
-    """
-    rest = [k for k in key if k != wildcard]
-    cols = [rows.column(k).to_pylist() for k in rest]
-    wild = rows.column(wildcard).to_pylist() if wildcard in key else [None] * rows.num_rows
-    ids: dict[tuple[object, ...], int] = {}
-    named: dict[tuple[object, ...], set[object]] = {}
-    for i in range(rows.num_rows):
-        named.setdefault(tuple(c[i] for c in cols), set()).add(wild[i])
-    groups = []
-    for i in range(rows.num_rows):
-        base = tuple(c[i] for c in cols)
-        devices = named[base] - {None}
-        device = wild[i] if wild[i] is not None or len(devices) != 1 else next(iter(devices))
-        groups.append(ids.setdefault((*base, device), len(ids)))
-    return _keep(rows, groups)
+def _rank_sql(column: str) -> str:
+    whens = " ".join(f"WHEN '{s}' THEN {r}" for s, r in RANK.items())
+    return f"(CASE {column} {whens} ELSE {len(RANK)} END)"
 
 
-def prefer_sessions(rows: pa.Table, *, min_overlap: float = 0.5) -> pa.Table:
-    """Sessions (``start_time``, ``end_time``) from several sources → one per session: two
-    sessions are the same when they overlap by ``min_overlap`` of the shorter one."""
-    if rows.num_rows == 0:
-        return rows.append_column("seen_by", pa.array([], pa.list_(pa.string())))
-    order = pc.sort_indices(rows, [("start_time", "ascending")]).to_pylist()
-    start = [t.timestamp() for t in rows.column("start_time").to_pylist()]
-    end = [t.timestamp() for t in rows.column("end_time").to_pylist()]
-    groups = [0] * rows.num_rows
-    current, g_start, g_end = -1, 0.0, 0.0
-    for i in order:
-        shared = min(end[i], g_end) - max(start[i], g_start)
-        shorter = max(min(end[i] - start[i], g_end - g_start), 1.0)
-        if current < 0 or shared < min_overlap * shorter:
-            current, g_start, g_end = current + 1, start[i], end[i]
-        groups[i] = current
-    return _keep(rows, groups)
+@dataclass(frozen=True)
+class Shape:
+    """How the rows of one top-level table match across sources."""
+
+    table: Table
+    children: tuple[Table, ...]
+    sessions: bool
+
+    @classmethod
+    def of(cls, dtype: DataType, table: Table) -> Shape:
+        children = tuple(t for t in dtype.tables if t.parent == table.name)
+        sessions = dtype.record_kind is RecordKind.SESSION and table is dtype.tables[0]
+        return cls(table, children, sessions)
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def exact(self, a: str, b: str) -> str:
+        """Same natural key (rows of one source)."""
+        return " AND ".join(f'{a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in self.table.key)
+
+    def same(self, a: str, b: str) -> str:
+        """The same reading seen by two sources (see the module doc)."""
+        skip = {"device", "start_time"} if self.sessions else {"device"}
+        parts = [
+            f'{a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in self.table.key if k not in skip
+        ]
+        if "device" in self.table.key:
+            parts.append(f"({a}.device IS NULL OR {b}.device IS NULL OR {a}.device = {b}.device)")
+        if self.sessions:
+            s = (
+                f"epoch(least({a}.end_time, {b}.end_time)) - "
+                f"epoch(greatest({a}.start_time, {b}.start_time))"
+            )
+            shorter = (
+                f"greatest(least(epoch({a}.end_time) - epoch({a}.start_time), "
+                f"epoch({b}.end_time) - epoch({b}.start_time)), 1)"
+            )
+            parts += [
+                f"{a}.start_time < {b}.end_time AND {b}.start_time < {a}.end_time",
+                f"{s} >= {MIN_OVERLAP} * {shorter}",
+            ]
+        return " AND ".join(parts)
+
+    def struct(self, alias: str) -> str:
+        return (
+            "struct_pack("
+            + ", ".join(f'"{c}" := {alias}."{c}"' for c in self.table.column_names)
+            + ")"
+        )
+
+
+class Merger:
+    """The merge of one batch of one source into one table and its children (the caller holds
+    the transaction). Working sets live in temporary tables named ``_m_*``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, revisions: bool = True) -> None:
+        self.con = con
+        self.revisions = revisions
+        self._batch_rows = 0
+        self._key_range: tuple[object, object] = (None, None)
+
+    def sources(self, table: str) -> set[str]:
+        rows = self.con.execute(
+            "SELECT source FROM _sources WHERE table_name = ?", [table]
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def merge(
+        self,
+        shape: Shape,
+        rows: pa.Table | None,
+        children: dict[str, pa.Table],
+        source: str,
+        spans: Sequence[tuple[object, object]],
+    ) -> None:
+        """Replace ``source``'s rows in ``spans`` and at the batch's keys with the batch, keeping
+        one row per reading across sources (see the module doc)."""
+        batch = rows if rows is not None else shape.table.schema.empty_table()
+        batch = self._dedupe(shape.table.key, batch)
+        children = {
+            c.name: self._dedupe(c.key, children[c.name])
+            for c in shape.children
+            if c.name in children
+        }
+        self.con.register("_m_batch", batch)
+        try:
+            self._batch_rows = batch.num_rows
+            if batch.num_rows:
+                mm = pc.min_max(batch.column(shape.table.key[0]))
+                self._key_range = (mm["min"].as_py(), mm["max"].as_py())
+            mixed = bool(self.sources(shape.name) - {source})
+            self._drop_old(shape, source, spans)
+            if mixed:
+                self._promote(shape, source)
+                self._place(shape, source, children)
+            else:
+                self._insert_all(shape, children)
+            if batch.num_rows:
+                self.con.execute(
+                    "INSERT OR IGNORE INTO _sources VALUES (?, ?)", [shape.name, source]
+                )
+        finally:
+            self.con.unregister("_m_batch")
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def _dedupe(self, key: Sequence[str], batch: pa.Table) -> pa.Table:
+        """A key repeated in the batch (pages overlapping at their edges) keeps the later row."""
+        if batch.num_rows < 2 or not _repeats_a_key(batch, key):
+            return batch
+        keys = ", ".join(f'"{k}"' for k in key)
+        numbered = batch.append_column("_n", pa.array(range(batch.num_rows), pa.int64()))
+        self.con.register("_m_in", numbered)
+        try:
+            return self.con.sql(
+                "SELECT * EXCLUDE (_n) FROM _m_in "
+                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _n DESC) = 1"
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("_m_in")
+
+    def _drop_old(self, shape: Shape, source: str, spans: Sequence[tuple[object, object]]) -> None:
+        """Delete the source's rows the batch answers for: those in its spans and those at its
+        keys, wherever they stand; a changed or dropped row goes to the revision history."""
+        rc, key0 = shape.table.range_column, shape.table.key[0]
+        # One simple range predicate per select, so DuckDB skips the row groups outside it.
+        wheres: list[tuple[str, list[object]]] = [
+            (f'x.source = ? AND x."{rc}" >= ? AND x."{rc}" < ?', [source, lo, hi])
+            for lo, hi in spans
+        ]
+        if self._batch_rows:
+            lo, hi = self._key_range
+            wheres.append(
+                (
+                    f'x.source = ? AND x."{key0}" BETWEEN ? AND ? AND EXISTS '
+                    f"(SELECT 1 FROM _m_batch b WHERE {shape.exact('x', 'b')})",
+                    [source, lo, hi],
+                )
+            )
+        selects, params = [], []
+        for name, tag in ((shape.name, "t"), (others(shape.name), "o")):
+            for where, values in wheres:
+                selects.append(
+                    f"SELECT '{tag}' AS _in, x.rowid AS _rid, x.* FROM {name} x WHERE {where}"
+                )
+                params += values
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _m_old AS "
+            + (
+                " UNION ".join(selects)
+                if selects
+                else f"SELECT 't' AS _in, x.rowid AS _rid, x.* FROM {shape.name} x WHERE FALSE"
+            ),
+            params,
+        )
+        if self.revisions:
+            self._record_revisions(shape, source)
+        self.con.execute(
+            f"DELETE FROM {shape.name} WHERE rowid IN (SELECT _rid FROM _m_old WHERE _in = 't')"
+        )
+        self.con.execute(
+            f"DELETE FROM {others(shape.name)} WHERE rowid IN "
+            "(SELECT _rid FROM _m_old WHERE _in = 'o')"
+        )
+        for child in shape.children:
+            for name in (child.name, others(child.name)):
+                self.con.execute(
+                    f"DELETE FROM {name} WHERE source = ? AND {child.parent_key} IN "
+                    f"(SELECT {shape.table.key[0]} FROM _m_old)",
+                    [source],
+                )
+
+    def _record_revisions(self, shape: Shape, source: str) -> None:
+        key0 = shape.table.key[0]
+        values = [c for c in shape.table.column_names if c not in shape.table.key]
+        changed = " OR ".join(f'o."{c}" IS DISTINCT FROM b."{c}"' for c in values) or "FALSE"
+        self.con.execute(
+            "INSERT INTO _revisions SELECT ?, ?, now(), "
+            f"CASE WHEN b.\"{key0}\" IS NULL THEN 'removed' ELSE 'changed' END, "
+            f"to_json({shape.struct('o')}), "
+            f'CASE WHEN b."{key0}" IS NULL THEN NULL ELSE to_json({shape.struct("b")}) END '
+            f"FROM _m_old o LEFT JOIN _m_batch b ON {shape.exact('o', 'b')} "
+            f'WHERE b."{key0}" IS NULL OR {changed}',
+            [shape.name, source],
+        )
+
+    def _promote(self, shape: Shape, source: str) -> None:
+        """Where a dropped winner shadowed other sources' rows, the best of them comes back."""
+        for other in sorted(self.sources(shape.name) - {source}, key=rank):
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _m_move AS "
+                f"SELECT o.rowid AS _rid, o.* FROM {others(shape.name)} o WHERE o.source = ? "
+                f"AND EXISTS (SELECT 1 FROM _m_old r WHERE r._in = 't' AND {shape.same('r', 'o')}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {shape.name} t WHERE {shape.same('t', 'o')})",
+                [other],
+            )
+            self._move(shape, from_others=True)
+
+    def _place(self, shape: Shape, source: str, children: dict[str, pa.Table]) -> None:
+        """Batch rows that a better source already holds go to the others; the rest replace
+        the worse sources' rows, which go to the others."""
+        r = _rank_sql("t.source")
+        better = f"({r} < ? OR ({r} = ? AND t.source < ?))"
+        level = (rank(source)[0], rank(source)[0], source)
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _m_lose AS SELECT b.* FROM _m_batch b WHERE EXISTS "
+            f"(SELECT 1 FROM {shape.name} t WHERE t.source <> ? AND {better} "
+            f"AND {shape.same('t', 'b')})",
+            [source, *level],
+        )
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _m_win AS SELECT b.* FROM _m_batch b WHERE NOT EXISTS "
+            f"(SELECT 1 FROM _m_lose l WHERE {shape.exact('l', 'b')})"
+        )
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _m_move AS "
+            f"SELECT t.rowid AS _rid, t.* FROM {shape.name} t WHERE t.source <> ? "
+            f"AND EXISTS (SELECT 1 FROM _m_win b WHERE {shape.same('t', 'b')})",
+            [source],
+        )
+        self._move(shape, from_others=False)
+        self.con.execute(f"INSERT INTO {shape.name} BY NAME SELECT * FROM _m_win")
+        self.con.execute(f"INSERT INTO {others(shape.name)} BY NAME SELECT * FROM _m_lose")
+        key0 = shape.table.key[0]
+        for child in shape.children:
+            rows = children.get(child.name)
+            if rows is None or not rows.num_rows:
+                continue
+            self.con.register("_m_child", rows)
+            try:
+                for target, parents in ((child.name, "_m_win"), (others(child.name), "_m_lose")):
+                    self.con.execute(
+                        f"INSERT INTO {target} BY NAME SELECT * FROM _m_child WHERE "
+                        f"{child.parent_key} IN (SELECT {key0} FROM {parents})"
+                    )
+            finally:
+                self.con.unregister("_m_child")
+
+    def _insert_all(self, shape: Shape, children: dict[str, pa.Table]) -> None:
+        self.con.execute(f"INSERT INTO {shape.name} BY NAME SELECT * FROM _m_batch")
+        for child in shape.children:
+            rows = children.get(child.name)
+            if rows is not None and rows.num_rows:
+                self.con.register("_m_child", rows)
+                try:
+                    self.con.execute(f"INSERT INTO {child.name} BY NAME SELECT * FROM _m_child")
+                finally:
+                    self.con.unregister("_m_child")
+
+    def _move(self, shape: Shape, *, from_others: bool) -> None:
+        """Move the rows in ``_m_move`` (with their children) between a table and its others."""
+        src, dst = shape.name, others(shape.name)
+        if from_others:
+            src, dst = dst, src
+        self.con.execute(f"INSERT INTO {dst} BY NAME SELECT * EXCLUDE (_rid) FROM _m_move")
+        self.con.execute(f"DELETE FROM {src} WHERE rowid IN (SELECT _rid FROM _m_move)")
+        key0 = shape.table.key[0]
+        for child in shape.children:
+            csrc, cdst = child.name, others(child.name)
+            if from_others:
+                csrc, cdst = cdst, csrc
+            match = (
+                f"EXISTS (SELECT 1 FROM _m_move m WHERE m.{key0} = c.{child.parent_key} "
+                "AND m.source = c.source)"
+            )
+            self.con.execute(f"INSERT INTO {cdst} BY NAME SELECT c.* FROM {csrc} c WHERE {match}")
+            self.con.execute(f"DELETE FROM {csrc} c WHERE {match}")
+
+    # --- whole tables -------------------------------------------------------------------------
+
+    def resolve(self, shape: Shape) -> None:
+        """Bring a table written by last-writer-wins (schema ≤ 2) to one row per reading: from
+        the second-best source down, rows a better remaining row stands for go to the others."""
+        present = sorted(self.sources(shape.name), key=rank)
+        for i, source in enumerate(present[1:], 1):
+            better = ", ".join(f"'{s}'" for s in present[:i])
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _m_move AS "
+                f"SELECT o.rowid AS _rid, o.* FROM {shape.name} o WHERE o.source = ? AND EXISTS "
+                f"(SELECT 1 FROM {shape.name} t WHERE t.source IN ({better}) "
+                f"AND {shape.same('t', 'o')})",
+                [source],
+            )
+            self._move(shape, from_others=False)
+
+
+def shapes(types: Iterable[DataType]) -> list[Shape]:
+    """The top-level tables of these types with their children."""
+    return [Shape.of(d, t) for d in types for t in d.tables if t.parent is None]
+
+
+def seen_by_sql(shape: Shape, where: str = "TRUE") -> str:
+    """The table's rows with ``seen_by``: every source that saw the reading, best first."""
+    found = (
+        f"SELECT DISTINCT o.source AS s, {_rank_sql('o.source')} AS r FROM {others(shape.name)} o "
+        f"WHERE o.source <> t.source AND {shape.same('t', 'o')}"
+    )
+    return (
+        f"SELECT t.*, list_prepend(t.source, coalesce((SELECT list(s ORDER BY r, s) FROM "
+        f"({found})), [])) AS seen_by FROM {shape.name} t WHERE {where}"
+    )
+
+
+def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:
+    if len(key) == 1:
+        return bool(pc.count_distinct(rows.column(key[0])).as_py() < rows.num_rows)
+    return bool(rows.group_by(list(key)).aggregate([]).num_rows < rows.num_rows)

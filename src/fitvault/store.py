@@ -1,13 +1,14 @@
 """The vault: one DuckDB file holding typed tables, sync state and the raw pages they came from.
 
 Intraday tables have no index (an ART primary key made heart-rate writes 3× slower and the file
-25× larger); a batch is merged on its natural key instead:
+25× larger); a batch is merged on its natural key instead (``fitvault.provenance``):
 
-1. rows of the same source whose range column lies in the span the batch answers for are
-   deleted (the server's answer for that span replaces what we had: revised sleep sessions
-   whose start moved do not linger);
-2. rows of any source with the same natural key are deleted (one reading, one row);
-3. the batch is inserted.
+1. rows of the same source whose range column lies in the span the batch answers for, or that
+   have a key of the batch, are replaced (the server's answer for that span replaces what we
+   had: revised sleep sessions whose start moved do not linger); a changed or dropped row goes
+   to the revision history;
+2. across sources, one row per reading: the best-ranked source's row stands in the table, the
+   others' rows are kept beside it (``_others_<table>``), whatever the order they came in.
 
 Rows, the raw page and the sync state they imply commit in one transaction, so a killed sync
 leaves either all of a page or none of it. A raw page whose span a later page of the same type
@@ -35,15 +36,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from fitvault import catalog, views
+from fitvault import catalog, provenance, views
 from fitvault._errors import VaultError, VaultLocked
 from fitvault._time import from_us, us_to_date
 from fitvault.catalog import DataType, Table
 
 VAULT_FILE = "vault.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CODEC = "zstd"
 MEMORY_LIMIT = "1GB"  # DuckDB's own buffer; spills to disk beyond it
 LOCK_WAIT_S = 30.0  # how long opening waits for another process to let go of the file
@@ -80,9 +80,9 @@ class StoredPage:
     replace: tuple[int, int] | None
 
 
-def _ddl(table: Table) -> str:
+def _ddl(table: Table, name: str | None = None) -> str:
     cols = ", ".join(f'"{c.name}" {c.sql}' for c in table.columns)
-    return f"CREATE TABLE IF NOT EXISTS {table.name} ({cols});"
+    return f"CREATE TABLE IF NOT EXISTS {name or table.name} ({cols});"
 
 
 class Store:
@@ -119,6 +119,7 @@ class Store:
         self._depth = 0
         self._coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self._pending_coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self.record_revisions = True  # a rebuild replays history: nothing new to record
         with self._translate("opening the vault"):
             if not read_only:
                 _private_file(self.path)
@@ -180,28 +181,43 @@ class Store:
                     f"{self.path} was written by a newer fitvault (schema {version}, this one "
                     f"knows {SCHEMA_VERSION}); upgrade fitvault (pip install -U fitvault)."
                 )
+            self.con.execute(provenance.DDL)
             for table in catalog.TABLES.values():
-                self.con.execute(_ddl(table))
-                self._add_missing_columns(table)
+                for name in (table.name, provenance.others(table.name)):
+                    self.con.execute(_ddl(table, name))
+                    self._add_missing_columns(table, name)
+            if 0 < version < 3:
+                self._resolve_sources()
             views.create_views(self.con)
             self.con.execute(
                 "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)",
                 [json.dumps(SCHEMA_VERSION)],
             )
 
-    def _add_missing_columns(self, table: Table) -> None:
+    def _add_missing_columns(self, table: Table, name: str) -> None:
         """Additive migration: columns the catalog declares that an older vault lacks."""
         have = {
             r[0]
             for r in self.con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
                 "AND schema_name = 'main'",
-                [table.name],
+                [name],
             ).fetchall()
         }
         for col in table.columns:
             if col.name not in have:
-                self.con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {col.sql}')
+                self.con.execute(f'ALTER TABLE {name} ADD COLUMN "{col.name}" {col.sql}')
+
+    def _resolve_sources(self) -> None:
+        """Schema 2 → 3: record which sources each table holds, and bring tables that several
+        sources wrote (last writer wins) to one row per reading."""
+        merger = provenance.Merger(self.con)
+        for shape in provenance.shapes(catalog.STORED_TYPES):
+            self.con.execute(
+                f"INSERT OR IGNORE INTO _sources SELECT DISTINCT '{shape.name}', source "
+                f"FROM {shape.name} WHERE source IS NOT NULL"
+            )
+            merger.resolve(shape)
 
     @property
     def schema_version(self) -> int:
@@ -289,73 +305,13 @@ class Store:
     ) -> None:
         """The merge described in the module docstring (caller holds the transaction)."""
         spans = merge_spans(replaces)
-        for table in dtype.tables:
-            if table.parent is None:
-                children = [t for t in dtype.tables if t.parent == table.name]
-                self._merge_table(table, tables.get(table.name), children, source, spans)
-        for table in dtype.tables:
-            rows = tables.get(table.name)
-            if table.parent is not None and rows is not None and rows.num_rows:
-                self._insert(table, rows)
-
-    def _merge_table(
-        self,
-        table: Table,
-        rows: pa.Table | None,
-        children: Sequence[Table],
-        source: str,
-        spans: Sequence[tuple[int, int]],
-    ) -> None:
-        key = table.key[0]
-        has_rows = rows is not None and rows.num_rows > 0
-        if has_rows:
-            self.con.register("_batch", rows)
-        try:
-            for span_us in spans:
-                lo, hi = (_bound(table, table.range_column, v) for v in span_us)
-                span = f'source = ? AND "{table.range_column}" >= ? AND "{table.range_column}" < ?'
-                for child in children:
-                    self.con.execute(
-                        f"DELETE FROM {child.name} WHERE {child.parent_key} IN "
-                        f"(SELECT {key} FROM {table.name} WHERE {span})",
-                        [source, lo, hi],
-                    )
-                self.con.execute(f"DELETE FROM {table.name} WHERE {span}", [source, lo, hi])
-            if has_rows:
-                assert rows is not None
-                mm = pc.min_max(rows.column(key))
-                for child in children:
-                    self.con.execute(
-                        f"DELETE FROM {child.name} WHERE {child.parent_key} IN "
-                        f"(SELECT {key} FROM _batch)"
-                    )
-                match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM b."{k}"' for k in table.key)
-                self.con.execute(
-                    f'DELETE FROM {table.name} t USING _batch b WHERE {match} AND t."{key}" '
-                    "BETWEEN ? AND ?",
-                    [mm["min"].as_py(), mm["max"].as_py()],
-                )
-                self._insert(table, rows)
-        finally:
-            if has_rows:
-                self.con.unregister("_batch")
-
-    def _insert(self, table: Table, rows: pa.Table) -> None:
-        """Insert rows; if the batch repeats a key (pages overlap at their edges), the later
-        row wins."""
-        select = "SELECT * FROM _insert"
-        if _repeats_a_key(rows, table.key):
-            rows = rows.append_column("_n", pa.array(range(rows.num_rows), pa.int64()))
-            keys = ", ".join(f'"{k}"' for k in table.key)
-            select = (
-                "SELECT * EXCLUDE (_n) FROM _insert QUALIFY row_number() OVER "
-                f"(PARTITION BY {keys} ORDER BY _n DESC) = 1"
-            )
-        self.con.register("_insert", rows)
-        try:
-            self.con.execute(f"INSERT INTO {table.name} BY NAME {select}")
-        finally:
-            self.con.unregister("_insert")
+        merger = provenance.Merger(self.con, revisions=self.record_revisions)
+        for shape in provenance.shapes([dtype]):
+            bounds = [
+                tuple(_bound(shape.table, shape.table.range_column, v) for v in s) for s in spans
+            ]
+            children = {c.name: tables[c.name] for c in shape.children if c.name in tables}
+            merger.merge(shape, tables.get(shape.name), children, source, bounds)
 
     def _keep_raw(self, raws: Sequence[tuple[RawPage, tuple[int, int] | None]]) -> None:
         rows = pa.table(
@@ -485,8 +441,12 @@ class Store:
                     yield StoredPage(row[0], page, replace)
 
     def clear_tables(self) -> None:
+        """Empty every table (and the other sources' rows) before a rebuild; the revision
+        history stays."""
         for table in catalog.TABLES.values():
             self.con.execute(f"DELETE FROM {table.name}")
+            self.con.execute(f"DELETE FROM {provenance.others(table.name)}")
+        self.con.execute("DELETE FROM _sources")
 
 
 def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
@@ -544,12 +504,6 @@ def _first(rows: list[Any]) -> Any:
     """The first row or None (``fetchone`` would leave the result open, and DuckDB refuses
     other work on the connection until it is drained)."""
     return rows[0] if rows else None
-
-
-def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:
-    if len(key) == 1:
-        return bool(pc.count_distinct(rows.column(key[0])).as_py() < rows.num_rows)
-    return bool(rows.group_by(list(key)).aggregate([]).num_rows < rows.num_rows)
 
 
 def _bound(table: Table, column: str, value_us: int) -> Any:

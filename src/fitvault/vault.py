@@ -20,7 +20,7 @@ import httpx2
 import pandas as pd
 import platformdirs
 
-from fitvault import catalog, frames, importer, legacy_sync
+from fitvault import catalog, frames, importer, legacy_import
 from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
@@ -378,22 +378,20 @@ class Vault:
             total = store.count("_raw_pages")
             with store.transaction("rebuilding tables from raw pages"):
                 store.clear_tables()
+                store.record_revisions = False
                 for n, stored in enumerate(store.raw_pages(), 1):
                     page = stored.page
-                    if page.source == legacy_sync.SOURCE:  # one body fills several types
-                        legacy_sync.replay(store, stored)
-                        continue
                     dtype = catalog.get(page.data_type)
-                    if page.source == importer.SOURCE:
-                        tables = importer.replay(page)
+                    replaces = [stored.replace] if stored.replace else []
+                    if page.source == legacy_import.SOURCE:  # one body fills several types
+                        for each, tables, spans in legacy_import.replay(page, store, replaces):
+                            store.merge(each, tables, source=page.source, replaces=spans)
                     else:
-                        tables = normalise(dtype, page.body, page.source).tables
-                    store.merge(
-                        dtype,
-                        tables,
-                        source=page.source,
-                        replaces=[stored.replace] if stored.replace else [],
-                    )
+                        if page.source == importer.SOURCE:
+                            tables = importer.replay(page)
+                        else:
+                            tables = normalise(dtype, page.body, page.source).tables
+                        store.merge(dtype, tables, source=page.source, replaces=replaces)
                     if progress:
                         progress(n, total)
             return {t: store.count(t) for t in catalog.TABLES}

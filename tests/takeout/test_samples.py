@@ -53,7 +53,7 @@ def _utc(text: str) -> pd.Timestamp:
 
 def test_every_sample_is_imported_or_reported(imported: tuple[Vault, ImportSummary]) -> None:
     """No sample fails; each lands, or is skipped with a reason, or is listed as unknown (the
-    legacy Web API responses of Fitbit.NET, which are not export files)."""
+    Fitbit.NET OAuth token response: the legacy API responses beside it import as such)."""
     _, summary = imported
     assert summary.zone == "America/New_York"
     assert summary.zone_from == "profile"
@@ -114,7 +114,7 @@ def test_sleep_is_local_and_newest_first_does_not_matter(
     """``2026-04-12T01:45:30`` local = UserSleeps ``05:45:30+0000``; the end is ``endTime``
     (09:30:00), not start + whole-minute ``duration``; stages tile the night."""
     vault, _ = imported
-    s = _df(vault, "SELECT * FROM sleep_sessions ORDER BY start_time")
+    s = _df(vault, "SELECT * FROM sleep_sessions WHERE source = 'takeout' ORDER BY start_time")
     assert len(s) == 13
     night = s[s.source_id == "52257076264"].iloc[0]
     assert (night.start_time, night.end_time) == (
@@ -131,7 +131,9 @@ def test_hrv_details_and_azm_are_local(imported: tuple[Vault, ImportSummary]) ->
     """HRV ``2026-04-08T04:35:00`` ↔ ``08:35:00Z`` and AZM ``2026-04-02T13:14`` ↔ ``17:14:00Z``
     in Google's UTC re-export."""
     vault, _ = imported
-    hrv = _df(vault, "SELECT * FROM heart_rate_variability ORDER BY time").iloc[0]
+    hrv = _df(
+        vault, "SELECT * FROM heart_rate_variability WHERE source = 'takeout' ORDER BY time"
+    ).iloc[0]
     assert (hrv.time, hrv.rmssd_ms, hrv.lf_power, hrv.hf_power) == (
         _utc("2026-04-08T08:35:00"), 21.625, 203.514, 67.693)  # fmt: skip
     azm = _df(vault, "SELECT * FROM active_zone_minutes ORDER BY start_time").iloc[0]
@@ -143,15 +145,17 @@ def test_spo2_and_daily_summaries(imported: tuple[Vault, ImportSummary]) -> None
     """Minute SpO2 is UTC and drops the 50.0 floor; the daily files are civil dates (the
     ``(8)`` HRV file holds 2026-04-09)."""
     vault, _ = imported
-    spo2 = _df(vault, "SELECT * FROM oxygen_saturation ORDER BY time")
+    spo2 = _df(vault, "SELECT * FROM oxygen_saturation WHERE source = 'takeout' ORDER BY time")
     assert len(spo2) == 395  # 455 rows, 60 of them 50.0
     assert (spo2.iloc[0].time, spo2.iloc[0].percent) == (_utc("2026-04-08T07:14:33"), 93.3)
     assert 50.0 not in set(spo2.percent)
-    daily = _df(vault, "SELECT * FROM daily_oxygen_saturation ORDER BY date").iloc[0]
+    daily = _df(
+        vault, "SELECT * FROM daily_oxygen_saturation WHERE source = 'takeout' ORDER BY date"
+    ).iloc[0]
     assert (daily.date, daily.avg_percent, daily.lower_bound_percent) == (
         pd.Timestamp("2026-04-06"), 90.7, 87.3)  # fmt: skip
-    hrv = _df(vault, "SELECT * FROM daily_heart_rate_variability").iloc[0]
+    hrv = _df(vault, "SELECT * FROM daily_heart_rate_variability WHERE source = 'takeout'").iloc[0]
     assert (hrv.date, hrv.avg_rmssd_ms, hrv.non_rem_bpm, hrv.entropy) == (
         pd.Timestamp("2026-04-09"), 28.782, 68, 2.334)  # fmt: skip
-    rr = _df(vault, "SELECT * FROM daily_respiratory_rate").iloc[0]
+    rr = _df(vault, "SELECT * FROM daily_respiratory_rate WHERE source = 'takeout'").iloc[0]
     assert (rr.date, rr.breaths_per_minute) == (pd.Timestamp("2026-04-08"), 16.8)

@@ -137,6 +137,10 @@ def _walk(source: Path, inv: Inventory) -> Iterator[Member]:
                 size = file.stat().st_size
                 yield Member(source.name, below_root(rel), size, size, source, rel)
         return
+    if source.is_file() and source.suffix.lower() != ".zip" and not zipfile.is_zipfile(source):
+        size = source.stat().st_size  # one loose file (a saved API response)
+        yield Member(source.parent.name, source.name, size, size, source.parent, source.name)
+        return
     try:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:

@@ -27,7 +27,8 @@ Decisions (the reasons are in each parser's doc):
   keep as intervals become one interval per local day; a body that also has the intraday
   dataset yields only the intraday intervals (the total is their sum). Totals the v4 tables
   keep per day (calories → ``total_calories``, floors → ``floors``) stay per day. The
-  importer drops a day's total where the vault holds that day's intraday rows.
+  importer (``fitvault.legacy_import.drop_covered_days``, for the live sync too) drops a day's
+  total where the vault already holds finer rows of that day from any source.
 * Legacy heart-rate zones (Out of Range / Fat Burn / Cardio / Peak) → ``daily_heart_rate_zones``
   as MODERATE / VIGOROUS / PEAK; "Out of Range" is below every zone and not stored.
 """
@@ -140,11 +141,13 @@ def parse(
     *,
     units: str = "METRIC",
     day: dt.date | None = None,
+    utc: bool = False,
 ) -> Parsed:
     """A legacy API response body (bytes, text or parsed JSON) → ``Parsed``.
 
     ``zone``: the person's IANA zone; ``units``: the ``Accept-Language`` the body was fetched
-    with; ``day``: the date of a body that carries none. ``DataError`` when the body is not
+    with; ``day``: the date of a body that carries none; ``utc``: the body was fetched with
+    ``timezone=UTC`` (intraday times are UTC, not local). ``DataError`` when the body is not
     JSON or not a shape fitvault knows (the message says which).
     """
     value = decode(body)
@@ -153,7 +156,7 @@ def parse(
         raise DataError(f"not a legacy Fitbit API response fitvault knows: {describe(value)}")
     if isinstance(found, str):
         return Parsed(found, {}, {})
-    ctx = Context(zone, units, day)
+    ctx = Context(zone, units, day, utc)
     try:
         tables, hints = found.fn(value, ctx)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
@@ -169,9 +172,10 @@ def normalise(
     *,
     units: str = "METRIC",
     day: dt.date | None = None,
+    utc: bool = False,
 ) -> Rows:
     """A legacy API response body → {table name: Arrow table in the catalog's schema}."""
-    return parse(body, zone, units=units, day=day).tables
+    return parse(body, zone, units=units, day=day, utc=utc).tables
 
 
 def _produced(data_type: str, tables: Rows) -> bool:

@@ -41,12 +41,14 @@ class Context:
     ``zone``: the person's IANA zone (the profile's ``timezone``); legacy times are local.
     ``units``: the ``Accept-Language`` the responses were fetched with (``en_US``, ``en_GB``
     or anything else for metric, the API's default). ``day``: the date of a body that does not
-    carry one (a tutorial CSV named ``…_2024-01-05_intradata.csv``).
+    carry one (a tutorial CSV named ``…_2024-01-05_intradata.csv``). ``utc``: the intraday
+    times are UTC (requested with ``timezone=UTC``); the zone then gives offsets and dates.
     """
 
     zone: str = "UTC"
     units: str = "METRIC"
     day: dt.date | None = None
+    utc: bool = False  # the body was fetched with ?timezone=UTC: its clock times are UTC
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -91,15 +93,20 @@ def decode(body: bytes | str | Any) -> Any:
 
 
 def _lenient(text: str) -> Any:
-    cleaned = _COMMENT.sub(lambda m: m.group(1) or "", text)
+    # A BOM can sit after the log lines too (a body appended to a log file).
+    cleaned = _COMMENT.sub(lambda m: m.group(1) or "", text.replace("\ufeff", ""))
     decoder = json.JSONDecoder()
     error = "no JSON object or array in it"
-    for m in _JSON_START.finditer(cleaned):
-        start = m.end() - 1
+    starts = [m.end() - 1 for m in _JSON_START.finditer(cleaned)]
+    inline = min((i for i in (cleaned.find("{"), cleaned.find("[")) if i >= 0), default=-1)
+    for start in [*starts, *([inline] if inline >= 0 and inline not in starts else [])]:
         try:
             value, _ = decoder.raw_decode(cleaned, start)
         except json.JSONDecodeError as exc:
             error = f"not valid JSON: {exc}"
+            line_end = cleaned.find("\n", start)
+            if 0 <= line_end < exc.pos:  # the body itself is damaged, not a "[INFO] …" line
+                break
             continue
         if isinstance(value, dict | list):
             return value
@@ -167,9 +174,44 @@ def resolve_many(naive: Iterable[dt.datetime], tz: dt.tzinfo) -> tuple[pa.Array,
     return instants, offsets
 
 
-def day_span(days: Sequence[dt.date], tz: dt.tzinfo) -> tuple[int, int]:
-    """[first local midnight, midnight after the last day) in µs: what a per-day body answers
-    for (a day without readings included)."""
+@dataclass(frozen=True)
+class Placed:
+    """Clock times of a body placed on the time line."""
+
+    instants: pa.Array  # timestamp[us, UTC]
+    offsets: pa.Array  # int32 seconds east of UTC, the person's at each instant
+    local_dates: pa.Array  # date32 on the person's clock
+
+
+def place(naive: Sequence[dt.datetime], ctx: Context) -> Placed:
+    """Clock times → instants: local times resolved in the zone, or (``ctx.utc``) UTC times
+    given the zone's offsets."""
+    if ctx.utc:
+        instants = pa.array(list(naive), pa.timestamp("us")).cast(TS)
+        offsets = offsets_at(instants, ctx.zone)
+    else:
+        instants, offsets = resolve_many(naive, ctx.tz)
+    shift = pc.multiply(offsets.cast(pa.int64()), 1_000_000).cast(pa.duration("us"))
+    dates = pc.add(instants, shift).cast(pa.timestamp("us")).cast(pa.date32())
+    return Placed(instants, offsets, dates)
+
+
+def offsets_at(times: pa.Array, zone: str) -> pa.Array:
+    """The zone's UTC offset (s) at each instant."""
+    if len(times) == 0:
+        return pa.array([], pa.int32())
+    try:
+        local = pc.local_timestamp(times.cast(pa.timestamp("us", tz=zone)))
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"unknown time zone {zone!r}") from exc
+    diff = pc.subtract(local.cast(pa.int64()), times.cast(pa.int64()))
+    return pc.divide(diff, 1_000_000).cast(pa.int32())
+
+
+def day_span(days: Sequence[dt.date], ctx: Context) -> tuple[int, int]:
+    """[first midnight, midnight after the last day) in µs — the person's midnights, or UTC's
+    for a ``ctx.utc`` body: what a per-day body answers for (a day without readings too)."""
+    tz: dt.tzinfo = dt.UTC if ctx.utc else ctx.tz
     lo, _ = resolve(dt.datetime.combine(min(days), dt.time()), tz)
     hi, _ = resolve(dt.datetime.combine(max(days) + dt.timedelta(days=1), dt.time()), tz)
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -194,10 +236,6 @@ def clock_times(day: dt.date, times: Sequence[Any]) -> list[dt.datetime]:
         previous = t
         out.append(dt.datetime.combine(current, t))
     return out
-
-
-def local_dates(naive: Sequence[dt.datetime]) -> list[dt.date]:
-    return [t.date() for t in naive]
 
 
 def sources(n: int) -> list[str]:

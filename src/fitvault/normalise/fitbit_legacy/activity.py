@@ -44,10 +44,9 @@ from fitvault.normalise.fitbit_legacy._common import (
     day_of,
     day_span,
     get,
-    local_dates,
     number,
+    place,
     resolve,
-    resolve_many,
     sources,
 )
 
@@ -208,12 +207,12 @@ def activity_intraday(value: Any, ctx: Context) -> Out:
     minutes = int(intraday.get("datasetInterval") or 1)
     if str(intraday.get("datasetType") or "minute").lower() == "hour":
         minutes *= 60
-    starts, offsets = resolve_many(naive, ctx.tz)
+    at = place(naive, ctx)
     spec = catalog.table_of(catalog.get(res.data_type))
-    cols = {"start_time": starts,
-            "end_time": pc.add(starts, pa.scalar(minutes * 60_000_000, pa.duration("us"))),
-            "utc_offset_s": offsets, "local_date": local_dates(naive),
+    cols = {"start_time": at.instants,
+            "end_time": pc.add(at.instants, pa.scalar(minutes * 60_000_000, pa.duration("us"))),
+            "utc_offset_s": at.offsets, "local_date": at.local_dates,
             res.column: [_value(get(p, "value"), res, ctx) for p in dataset],
             "source": sources(len(naive))}  # fmt: skip
-    span = day_span(sorted({first, *(t.date() for t in naive)}), ctx.tz)
+    span = day_span(sorted({first, *(t.date() for t in naive)}), ctx)
     return {spec.name: table(spec, cols)}, {res.data_type: span}

@@ -25,9 +25,8 @@ from fitvault.normalise.fitbit_legacy._common import (
     day_of,
     day_span,
     get,
-    local_dates,
     number,
-    resolve_many,
+    place,
     sources,
 )
 
@@ -118,20 +117,18 @@ def heart_intraday(value: Any, ctx: Context) -> Out:
     naive = clock_times(first, [get(p, "time") for p in dataset])
     bpm = [round(number(get(p, "value")) or 0) for p in dataset]
     seconds = _interval_s(intraday)
-    tz = ctx.tz
-    instants, offsets = resolve_many(naive, tz)
-    day_list = sorted({first, *(t.date() for t in naive)})
-    span = day_span(day_list, tz)
+    at = place(naive, ctx)
+    span = day_span(sorted({first, *(t.date() for t in naive)}), ctx)
     if seconds is None:
         spec = catalog.HEART_RATE_TABLE
-        cols = {"time": instants, "utc_offset_s": offsets, "local_date": local_dates(naive),
+        cols = {"time": at.instants, "utc_offset_s": at.offsets, "local_date": at.local_dates,
                 "bpm": bpm, "source": sources(len(bpm))}  # fmt: skip
         out[spec.name] = table(spec, cols)
         return out, {"heart-rate": span}
     spec = HEART_RATE_AVERAGE_TABLE
-    end = pc.add(instants, pa.scalar(seconds * 1_000_000, pa.duration("us")))
-    cols = {"start_time": instants, "end_time": end, "utc_offset_s": offsets,
-            "local_date": local_dates(naive), "bpm": bpm, "source": sources(len(bpm))}  # fmt: skip
+    end = pc.add(at.instants, pa.scalar(seconds * 1_000_000, pa.duration("us")))
+    cols = {"start_time": at.instants, "end_time": end, "utc_offset_s": at.offsets,
+            "local_date": at.local_dates, "bpm": bpm, "source": sources(len(bpm))}  # fmt: skip
     out[spec.name] = table(spec, cols)
     return out, {"heart-rate-average": span}
 
@@ -151,9 +148,9 @@ def _interval_s(intraday: dict[str, Any]) -> int | None:
 def readings_from_clock(day: dt.date, times: list[str], bpm: list[int], ctx: Context) -> Out:
     """Second-level readings given as ``HH:MM:SS`` + bpm (a tutorial CSV) → ``heart_rate``."""
     naive = clock_times(day, times)
-    instants, offsets = resolve_many(naive, ctx.tz)
+    at = place(naive, ctx)
     spec = catalog.HEART_RATE_TABLE
-    cols = {"time": instants, "utc_offset_s": offsets, "local_date": local_dates(naive),
+    cols = {"time": at.instants, "utc_offset_s": at.offsets, "local_date": at.local_dates,
             "bpm": bpm, "source": sources(len(bpm))}  # fmt: skip
-    span = day_span(sorted({day, *(t.date() for t in naive)}), ctx.tz)
+    span = day_span(sorted({day, *(t.date() for t in naive)}), ctx)
     return {spec.name: table(spec, cols)}, {"heart-rate": span}

@@ -19,7 +19,7 @@ from fitvault.normalise.fitbit_legacy._common import (
     get,
     local_time,
     number,
-    resolve_many,
+    place,
     sources,
 )
 
@@ -42,8 +42,8 @@ def _daily(data_type: str, days: list[Any], columns: dict[str, list[Any]]) -> Ro
 
 def _samples(data_type: str, naive: list[dt.datetime], ctx: Context, **columns: Any) -> Rows:
     spec = _spec(data_type)
-    times, offsets = resolve_many(naive, ctx.tz)
-    cols = {"time": times, "utc_offset_s": offsets, "local_date": [t.date() for t in naive],
+    at = place(naive, ctx)
+    cols = {"time": at.instants, "utc_offset_s": at.offsets, "local_date": at.local_dates,
             **columns, "source": sources(len(naive))}  # fmt: skip
     return {spec.name: table(spec, cols)}
 

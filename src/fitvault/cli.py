@@ -728,6 +728,10 @@ def simulate(
     layout: Annotated[
         str, typer.Option(help="Takeout layout: 2026, google-health or 2020.")
     ] = "2026",
+    legacy_gone: Annotated[
+        bool,
+        typer.Option("--legacy-gone", help="Legacy Fitbit Web API answers 410, as since 2026-11."),
+    ] = False,
 ) -> None:
     """Serve the Google Health API v4 simulator (and its OAuth endpoints) on loopback."""
     from fitvault.simulator.app import create_app
@@ -753,7 +757,12 @@ def simulate(
     url = url_of(sock)
     with _when_interrupted("simulator stopped"):
         world = World.default(days=days, seed=seed)
-        sim = create_app(world, auto_approve=auto_approve, quota_per_minute=quota or None)
+        sim = create_app(
+            world,
+            auto_approve=auto_approve,
+            quota_per_minute=quota or None,
+            legacy_gone=legacy_gone,
+        )
         _note(f"Simulating {days} days for seed {seed} on {url}", style="")
         _note(f"Sign in with: fitvault auth --server {url} --no-browser", style="")
         _note("Stop it with Ctrl-C (or `kill %1` when started with `&`).", style="")

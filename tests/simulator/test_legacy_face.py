@@ -58,15 +58,21 @@ def _paths(world: World) -> dict[str, str]:
         "IntradayActivitiesSteps": f"{u}/activities/steps/date/{d}/1d/1min.json",
         "IntradayActivitiesCalories": f"{u}/activities/calories/date/{d}/1d/1min.json",
         "TimeSeries-ActivitiesSteps": f"{u}/activities/steps/date/{d0}/{d}.json",
+        "GetActivities": f"{u}/activities/date/{d}.json",
+        "ActiveZoneMinutes": f"{u}/activities/active-zone-minutes/date/{d0}/{d}.json",
         "TimeSeries-ActivitiesDistance": f"{u}/activities/distance/date/{d0}/{d}.json",
         "GetSleep": f"/1.2/user/-/sleep/date/{d}.json",
         "GetSleepRange": f"/1.2/user/-/sleep/date/{d0}/{d}.json",
         "GetSleepOld": f"{u}/sleep/date/{d}.json",
+        "SleepLogList": f"/1.2/user/-/sleep/list.json?beforeDate={d}&sort=desc&limit=2&offset=1",
         "GetHRVSummaryByDate": f"{u}/hrv/date/{d}.json",
         "GetHRVSummaryByInterval": f"{u}/hrv/date/{d0}/{d}.json",
         "GetSpO2SummaryByDate": f"{u}/spo2/date/{d}.json",
         "GetSpO2SummaryByInterval": f"{u}/spo2/date/{d0}/{d}.json",
         "GetBreathingRateSummaryByDate": f"{u}/br/date/{d}.json",
+        "GetBreathingRateIntradayByDate": f"{u}/br/date/{d}/all.json",
+        "GetSpO2IntradayByDate": f"{u}/spo2/date/{d}/all.json",
+        "GetSpO2IntradayByInterval": f"{u}/spo2/date/{d0}/{d}/all.json",
         "GetBreathingRateSummaryByInterval": f"{u}/br/date/{d0}/{d}.json",
         "GetCardioScoreSummaryByDate": f"{u}/cardioscore/date/{d}.json",
         "GetCardioScoreSummaryByInterval": f"{u}/cardioscore/date/{d0}/{d}.json",
@@ -272,3 +278,114 @@ def test_daily_steps_and_resting_heart_rate_are_the_worlds(world: World, fb: htt
     assert {x["dateTime"]: x["value"]["restingHeartRate"] for x in heart["activities-heart"]} == {
         d: resting[d] for d in (x["dateTime"] for x in heart["activities-heart"])
     }
+
+
+def test_thirty_day_averages_are_over_the_main_sleeps_before(
+    world: World, fb: httpx2.Client
+) -> None:
+    """thirtyDayAvgMinutes is the mean of each stage over the main sleeps ending in the 30 days
+    before the night's date (the first night has none, so 0)."""
+    resp = fb.get(f"/1.2/user/-/sleep/date/{world.start}/{world.last}.json").json()
+    mains = [s for s in world.sleep() if s.main_sleep]
+    by_id = {log["logId"]: log for log in resp["sleep"]}
+    for i, night in enumerate(mains):
+        summary = by_id[night.id % 10**11]["levels"]["summary"]
+        before = mains[max(0, i - 30) : i]  # one main sleep a night; 12 days < 30
+        for stage, level in (("DEEP", "deep"), ("REM", "rem"), ("LIGHT", "light")):
+            mean = (
+                sum(s.minutes_by_stage.get(stage, 0) for s in before) / len(before) if before else 0
+            )
+            assert summary[level]["thirtyDayAvgMinutes"] == round(mean)
+
+
+def test_units_follow_accept_language(world: World, fb: httpx2.Client) -> None:
+    """en_US gets miles and pounds, anything else kilometres and kilograms (python-fitbit sends
+    en_US unless told METRIC)."""
+    day = _day(world, 6)
+    path = f"/1/user/-/activities/distance/date/{day}/1d.json"
+    km = float(
+        fb.get(path, headers={"Accept-Language": "en_GB"}).json()["activities-distance"][0]["value"]
+    )
+    miles = float(
+        fb.get(path, headers={"Accept-Language": "en_US"}).json()["activities-distance"][0]["value"]
+    )
+    g = world.grid
+    epoch_day = (dt.date.fromisoformat(day) - dt.date(1970, 1, 1)).days
+    assert km == pytest.approx(world.grid_distance[g.day == epoch_day].sum() / 1e6, abs=1e-5)
+    assert miles == pytest.approx(km / 1.609344, abs=1e-5)
+    weights = world.records("weight")
+    last = world.last.isoformat()
+    kg = fb.get(f"/1/user/-/body/log/weight/date/{last}/1m.json").json()["weight"]
+    lb = fb.get(
+        f"/1/user/-/body/log/weight/date/{last}/1m.json", headers={"Accept-Language": "en_US"}
+    ).json()["weight"]
+    assert len(kg) == len(weights["grams"]) > 0
+    assert [x["weight"] for x in kg] == [round(g / 1000, 2) for g in weights["grams"].tolist()]
+    assert [x["weight"] for x in lb] == [
+        round(g / 1000 * 2.20462262185, 1) for g in weights["grams"].tolist()
+    ]
+
+
+def test_spo2_and_breathing_rate_of_a_night_are_the_worlds(world: World, fb: httpx2.Client) -> None:
+    """The SpO2 readings of the main sleep ending on a date, and its breathing rate per stage."""
+    night = world.main_sleeps[5]
+    day = dt.datetime.fromtimestamp(night.end_s + night.end_offset_s, dt.UTC).date().isoformat()
+    spo2 = fb.get(f"/1/user/-/spo2/date/{day}/all.json").json()
+    rec = world.records("oxygen-saturation")
+    inside = (rec["time"] >= night.start_s) & (rec["time"] < night.end_s)
+    assert spo2["dateTime"] == day
+    assert [m["value"] for m in spo2["minutes"]] == rec["percent"][inside].tolist()
+    br = fb.get(f"/1/user/-/br/date/{day}/all.json").json()["br"]
+    rr = world.records("respiratory-rate-sleep-summary")
+    i = int(np.flatnonzero(rr["time"] == night.end_s)[0])
+    assert br == [
+        {
+            "value": {
+                f"{s}SleepSummary": {"breathingRate": float(rr[f"{s}_breaths_per_minute"][i])}
+                for s in ("deep", "rem", "full", "light")
+            },
+            "dateTime": day,
+        }
+    ]
+
+
+def test_the_sleep_list_pages_through_every_log_by_its_next_links(
+    world: World, fb: httpx2.Client
+) -> None:
+    """afterDate + sort=asc, following pagination.next, yields every log once, oldest first;
+    beforeDate + desc yields them newest first."""
+    after = world.start - dt.timedelta(days=1)
+    url: str | None = f"/1.2/user/-/sleep/list.json?afterDate={after}&sort=asc&limit=5&offset=0"
+    ids: list[int] = []
+    while url:
+        body = fb.get(url).json()
+        assert len(body["sleep"]) <= 5
+        ids += [log["logId"] for log in body["sleep"]]
+        url = body["pagination"]["next"] or None
+    assert ids == [s.id % 10**11 for s in world.sleep()]
+    newest = fb.get(
+        "/1.2/user/-/sleep/list.json",
+        params={"beforeDate": str(world.last + dt.timedelta(days=1)), "sort": "desc", "limit": 100},
+    ).json()
+    assert [log["logId"] for log in newest["sleep"]] == ids[::-1]
+    bad = fb.get("/1.2/user/-/sleep/list.json", params={"beforeDate": str(after), "sort": "asc"})
+    assert bad.status_code == 400
+
+
+def test_active_zone_minutes_sum_the_worlds_minutes_of_each_local_day(
+    world: World, fb: httpx2.Client
+) -> None:
+    """Each day's activeZoneMinutes is the sum of the world's weighted zone minutes that day."""
+    body = fb.get(f"/1/user/-/activities/active-zone-minutes/date/{world.start}/{world.last}.json")
+    rec = world.records("active-zone-minutes")
+    local_day = (rec["start_time"] + rec["utc_offset_s"]) // 86_400
+    expected = {}
+    for d, n in zip(local_day.tolist(), rec["minutes"].tolist(), strict=True):
+        key = (dt.date(1970, 1, 1) + dt.timedelta(days=d)).isoformat()
+        expected[key] = expected.get(key, 0) + n
+    got = {
+        x["dateTime"]: x["value"]["activeZoneMinutes"]
+        for x in body.json()["activities-active-zone-minutes"]
+    }
+    assert got == expected
+    assert len(got) >= 3

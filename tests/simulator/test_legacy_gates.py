@@ -3,7 +3,10 @@ scopes, range limits, the 1sec and 410 switches."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
@@ -28,26 +31,38 @@ def served(world: World) -> Iterator[tuple[Simulator, httpx2.Client, FakeClock]]
         yield sim, client, clock
 
 
+def _code(location: str) -> str:
+    """The code a redirect carries (Fitbit appends a ``#_=_`` fragment to it)."""
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_the_budget_counts_down_then_429_until_the_top_of_the_hour(
-    served: tuple[Simulator, httpx2.Client, FakeClock],
-) -> None:
+def test_the_budget_counts_down_then_429_until_the_top_of_the_hour(world: World) -> None:
     """150 requests per clock hour with headers on each; then 429s until the hour turns."""
-    _, client, clock = served
-    auth = _bearer(legacy_tokens(client)["access_token"])
-    remaining = []
-    for _ in range(150):
-        resp = client.get(PROFILE, headers=auth)
-        assert resp.status_code == 200
-        assert resp.headers["Fitbit-Rate-Limit-Limit"] == "150"
-        assert resp.headers["Fitbit-Rate-Limit-Reset"] == str(40 * 60)  # 15:20 → 16:00
-        remaining.append(int(resp.headers["Fitbit-Rate-Limit-Remaining"]))
+    clock = FakeClock(NOW.timestamp() + 20 * 60)  # 15:20 UTC
+    sim = create_app(world, clock=clock, auto_approve=True)
+
+    async def run() -> tuple[list[int], list[httpx2.Response]]:
+        transport = httpx2.ASGITransport(app=sim.app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as client:
+            client.headers["Authorization"] = "Bearer " + await _async_tokens(client)
+            remaining = []
+            for _ in range(150):
+                resp = await client.get(PROFILE)
+                assert resp.status_code == 200
+                assert resp.headers["Fitbit-Rate-Limit-Limit"] == "150"
+                assert resp.headers["Fitbit-Rate-Limit-Reset"] == str(40 * 60)  # → 16:00
+                remaining.append(int(resp.headers["Fitbit-Rate-Limit-Remaining"]))
+            clock.now += 10 * 60
+            refused = await client.get(PROFILE)
+            clock.now += 30 * 60  # the top of the hour
+            return remaining, [refused, await client.get(PROFILE)]
+
+    remaining, (refused, again) = asyncio.run(run())
     assert remaining == list(range(149, -1, -1))
-    clock.now += 10 * 60
-    refused = client.get(PROFILE, headers=auth)
     assert refused.status_code == 429
     assert refused.json() == {
         "errors": [{"errorType": "system", "fieldName": "n/a", "message": "Too Many Requests"}],
@@ -56,8 +71,6 @@ def test_the_budget_counts_down_then_429_until_the_top_of_the_hour(
     assert refused.headers["Fitbit-Rate-Limit-Remaining"] == "0"
     assert refused.headers["Fitbit-Rate-Limit-Reset"] == str(30 * 60)
     assert "Retry-After" in refused.headers
-    clock.now += 30 * 60  # the top of the hour
-    again = client.get(PROFILE, headers=auth)
     assert again.status_code == 200
     assert again.headers["Fitbit-Rate-Limit-Remaining"] == "149"
     assert again.headers["Fitbit-Rate-Limit-Reset"] == "3600"
@@ -174,3 +187,162 @@ def test_the_gone_switch_makes_every_legacy_endpoint_answer_410(
     assert client.get("/oauth2/authorize", params={"client_id": "A"}).status_code == 410
     identity = client.get("/v4/users/me/identity", headers=_bearer(v4))
     assert identity.status_code == 200
+
+
+@pytest.mark.parametrize(("flag", "status"), [([], 400), (["--legacy-gone"], 410)])
+def test_fitvault_simulate_legacy_gone_switches_the_served_face(
+    flag: list[str], status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fitvault simulate --legacy-gone` serves a legacy face that answers 410; without it, the
+    face is there (a request without a token gets its 400)."""
+    from typer.testing import CliRunner
+
+    from fitvault import cli
+    from fitvault.simulator import server
+
+    answers: list[int] = []
+
+    def serve(app: object, sock: object) -> None:  # instead of blocking on the socket
+        async def ask() -> int:
+            transport = httpx2.ASGITransport(app=app)  # type: ignore[arg-type]
+            async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as c:
+                return (await c.get(PROFILE)).status_code
+
+        answers.append(asyncio.run(ask()))
+        sock.close()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(server, "serve_forever", serve)
+    result = CliRunner().invoke(cli.app, ["simulate", "--port", "0", "--days", "2", *flag])
+    assert result.exit_code == 0, result.output
+    assert answers == [status]
+
+
+def test_the_consent_page_allows_some_scopes_and_pkce_guards_the_code(
+    world: World,
+) -> None:
+    """Without auto-approve the page's Allow grants the ticked scopes; a public client's code
+    needs the right verifier, and a bad scope or challenge is refused on the page."""
+    sim = create_app(world, clock=FakeClock(NOW.timestamp()))
+    with serve_in_thread(sim.app) as url, httpx2.Client(base_url=url) as client:
+        query = {
+            "response_type": "code",
+            "client_id": "PUB123",
+            "redirect_uri": "http://127.0.0.1:9/cb",
+            "scope": "heartrate sleep",
+            "state": "s1",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+        page = client.get("/oauth2/authorize", params=query)
+        assert page.status_code == 200
+        assert 'value="allow"' in page.text
+        form = {k: v for k, v in query.items() if k != "scope"} | {"action": "allow"}
+        answer = client.post("/oauth2/authorize", data={**form, "scope": "sleep"})
+        assert answer.status_code == 302
+        location = answer.headers["location"]
+        assert location.startswith("http://127.0.0.1:9/cb?code=")
+        code = _code(location)
+        exchange = {"grant_type": "authorization_code", "code": code, "client_id": "PUB123"}
+        wrong = client.post("/oauth2/token", data={**exchange, "code_verifier": "x" * 43})
+        assert wrong.json()["errors"][0]["errorType"] == "invalid_grant"
+        answer = client.post("/oauth2/authorize", data={**form, "scope": "sleep"})
+        code = _code(answer.headers["location"])
+        verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636's example pair
+        right = client.post(
+            "/oauth2/token", data={**exchange, "code": code, "code_verifier": verifier}
+        )
+        assert right.status_code == 200, right.text
+        assert right.json()["scope"] == "sleep"
+        denied = client.post("/oauth2/authorize", data={**form, "action": "deny"})
+        assert "error=access_denied" in denied.headers["location"]
+        bad_scope = client.get("/oauth2/authorize", params={**query, "scope": "heartrate x"})
+        assert bad_scope.status_code == 400
+        assert "invalid_scope" in bad_scope.text
+        short = client.get("/oauth2/authorize", params={**query, "code_challenge": "abc"})
+        assert "must be between 43 and 128" in short.text
+
+
+def test_a_long_backfill_runs_in_simulated_time_by_waiting_on_the_injected_clock(
+    world: World,
+) -> None:
+    """A tutorial-style loop (one request a day for 400 days) that waits for
+    Fitbit-Rate-Limit-Reset by advancing the injected clock finishes without real sleeping:
+    two 429s, each after exactly 150 answers, and two simulated hours."""
+    clock = FakeClock(NOW.timestamp())  # 15:00:00 UTC, the top of an hour
+    sim = create_app(world, clock=clock, auto_approve=True)
+    days = [world.last - dt.timedelta(days=i) for i in range(400)]
+
+    async def backfill() -> tuple[int, list[int], list[str]]:
+        transport = httpx2.ASGITransport(app=sim.app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as client:
+            tokens = await _async_tokens(client)
+            client.headers["Authorization"] = "Bearer " + tokens
+            done, refused_after, retry_after = 0, [], []
+            for day in days:
+                while True:
+                    resp = await client.get(f"/1.2/user/-/sleep/date/{day}.json")
+                    if resp.status_code != 429:
+                        break
+                    refused_after.append(done)
+                    retry_after.append(resp.headers["Retry-After"])
+                    clock.now += int(resp.headers["Fitbit-Rate-Limit-Reset"])
+                assert resp.status_code == 200
+                done += 1
+            return done, refused_after, retry_after
+
+    done, refused_after, retry_after = asyncio.run(backfill())
+    assert done == 400
+    assert refused_after == [150, 300]
+    assert retry_after == ["60", "60"]  # not the 3600 s the reset really was
+    assert clock.now - NOW.timestamp() == 2 * 3600
+
+
+async def _async_tokens(client: httpx2.AsyncClient, scope: str = "sleep profile") -> str:
+    """The sign-in of legacy_tokens over an in-process transport; returns the access token."""
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636's example pair
+    answer = await client.get(
+        "/oauth2/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "BACK01",
+            "redirect_uri": "http://127.0.0.1:9/",
+            "scope": scope,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
+    code = _code(answer.headers["location"])
+    resp = await client.post(
+        "/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        },
+        auth=("BACK01", "s3cret"),
+    )
+    assert resp.status_code == 200, resp.text
+    token: str = resp.json()["access_token"]
+    return token
+
+
+def test_an_overnight_intraday_window_spans_two_dates(
+    served: tuple[Simulator, httpx2.Client, FakeClock], world: World
+) -> None:
+    """The date-range form with a time window answers up to 24 hours across midnight."""
+    _, client, _ = served
+    auth = _bearer(legacy_tokens(client)["access_token"])
+    first = world.start + dt.timedelta(days=4)
+    url = f"/1/user/-/activities/heart/date/{first}/{first + dt.timedelta(days=1)}/1min"
+    resp = client.get(url + "/time/22:00/05:59.json", headers=auth)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    times = [x["time"] for x in body["activities-heart-intraday"]["dataset"]]
+    assert [x["dateTime"] for x in body["activities-heart"]] == [
+        str(first),
+        str(first + dt.timedelta(days=1)),
+    ]
+    assert times[0] >= "22:00:00"
+    assert times[-1] <= "05:59:00"
+    assert len(times) > 400  # eight hours of a night, minute by minute
+    assert client.get(url + "/time/05:00/05:01.json", headers=auth).status_code == 400

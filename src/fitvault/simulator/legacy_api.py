@@ -30,6 +30,7 @@ from fitvault.simulator.legacy_render import (
 )
 from fitvault.simulator.legacy_sleep import LegacySleep
 from fitvault.simulator.legacy_wire import (
+    MAX_INTRADAY_S,
     HourlyQuota,
     LegacyFailure,
     Switches,
@@ -46,8 +47,11 @@ from fitvault.simulator.legacy_wire import (
 from fitvault.simulator.responses import json_response
 from fitvault.simulator.world import World
 
-_U = r"^/1/user/(?P<user>[^/]+)/"
+# The API answers every resource under each path version (tutorials that set python-fitbit's
+# API_VERSION = 1.2 for sleep fetch heart rate through /1.2/ too); only sleep differs by version.
+_U = r"^/(?P<ver>1|1\.1|1\.2)/user/(?P<user>[^/]+)/"
 _DATES = r"/date/(?P<a>[^/]+?)(?:/(?P<b>[^/]+?))?"
+_ALL = r"/date/(?P<a>[^/]+?)(?:/(?P<b>[^/]+?))?/all\.json$"
 _INTRA = r"/date/(?P<a>[^/]+)/(?P<b>[^/]+)/(?P<detail>[^/.]+)"
 _WINDOW = r"(?:/time/(?P<t0>\d\d:\d\d)/(?P<t1>\d\d:\d\d))?\.json$"
 HEART_PERIODS = ("1d", "7d", "30d", "1w", "1m")
@@ -58,6 +62,9 @@ Handler = Callable[["LegacyApi", Request, LegacyGrant, dict[str, Any]], Any]
 
 @dataclass
 class LegacyApi:
+    """Serves one World; ``switches`` flips 410 / no-1sec at run time, ``quota`` is the hourly
+    budget on the simulator's (injectable) clock, ``requests`` counts the answered ones."""
+
     world: World
     oauth: LegacyOAuth
     quota: HourlyQuota
@@ -173,11 +180,11 @@ def _window(api: LegacyApi, m: dict[str, Any]) -> tuple[int, int, list[dt.date]]
     t0, t1 = m.get("t0"), m.get("t1")
     a = day_start(first) + (_minutes(t0) * 60 if t0 else 0)
     b = day_start(last) + (_minutes(t1) * 60 + 60 if t1 else 86_400)
-    if b <= a or b - a > 86_400 + 60:
+    if b <= a or b - a > MAX_INTRADAY_S + 60:
         raise fail(
             400, "validation", "The time range must be positive and not exceed 24 hours.", "endTime"
         )
-    return a, b, date_range(first, last, "intraday") if last > first else [first]
+    return a, b, [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _minutes(hhmm: str) -> int:
@@ -232,6 +239,12 @@ def _activity_series(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[
     return {f"activities-{'tracker-' if m['tracker'] else ''}{res}": series}
 
 
+def _azm_series(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    dates = api.dates(m["a"], m["b"], "activities", ACTIVITY_PERIODS)
+    items = [api.view.azm_day(d) for d in dates]
+    return {"activities-active-zone-minutes": [x for x in items if x is not None]}
+
+
 def _activity_intraday(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
     res = m["res"]
     if res not in INTRADAY_ACTIVITY:
@@ -252,8 +265,12 @@ def _activity_intraday(api: LegacyApi, request: Request, _g: LegacyGrant, m: dic
     }
 
 
+def _day_summary(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    return api.view.day_summary(api.date(m["a"]), _us(request))
+
+
 def _sleep(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
-    if m["ver"] == "1":
+    if m["ver"] != "1.2":
         if m["b"] is not None:
             raise not_found()  # v1 has no range form
         return api.sleep.day_v1(api.date(m["a"]))
@@ -261,7 +278,48 @@ def _sleep(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> A
         return api.sleep.day(api.date(m["a"]))
     dates = api.dates(m["a"], m["b"], "sleep")
     # The range form lists the newest night first and has no top-level summary.
-    return {"sleep": api.sleep.logs(dates[::-1])}
+    return {"sleep": api.sleep.logs(dates)[::-1]}
+
+
+def _sleep_list(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    """``sleep/list.json``: logs before (newest first) or after (oldest first) a date, paged by
+    offset and limit (<= 100), with the ``pagination`` object and its next/previous URLs."""
+    q = request.query_params
+    before, after = q.get("beforeDate"), q.get("afterDate")
+    if (before is None) == (after is None):
+        raise fail(400, "validation", "Either beforeDate or afterDate must be specified.")
+    sort = q.get("sort")
+    if sort != ("desc" if before else "asc"):
+        raise fail(
+            400,
+            "validation",
+            "sort must be desc with beforeDate and asc with afterDate.",
+            "sort",
+        )
+    try:
+        limit, offset = int(q.get("limit", "")), int(q.get("offset", "0"))
+    except ValueError:
+        raise fail(400, "validation", "limit and offset must be integers.", "limit") from None
+    if not 0 < limit <= 100 or offset < 0:
+        raise fail(400, "validation", "limit must be between 1 and 100.", "limit")
+    bound = api.date(before or after or "", "beforeDate" if before else "afterDate")
+    logs = api.sleep.listed(bound, before=before is not None)
+    page = logs[offset : offset + limit]
+    base = str(request.url.replace(query=""))
+    key, value = ("beforeDate", before) if before else ("afterDate", after)
+
+    def link(at: int) -> str:
+        return f"{base}?offset={at}&limit={limit}&sort={sort}&{key}={value}"
+
+    pagination = {
+        key: value,
+        "limit": limit,
+        "next": link(offset + limit) if offset + limit < len(logs) else "",
+        "offset": offset,
+        "previous": link(max(0, offset - limit)) if offset > 0 else "",
+        "sort": sort,
+    }
+    return {"pagination": pagination, "sleep": page}
 
 
 def _summary(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
@@ -270,33 +328,46 @@ def _summary(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any
     return api.body.summary(kind, dates, ranged=m["b"] is not None, us=_us(request))
 
 
+def _all(api: LegacyApi, _r: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
+    """The intraday ``…/all.json`` forms: SpO2 readings and breathing rate by sleep stage.
+    (HRV's would need coverage figures the world does not keep, so it stays a 404.)"""
+    kind = m["kind"]
+    if kind == "hrv":
+        raise not_found()
+    return api.body.intraday(kind, api.dates(m["a"], m["b"], kind), ranged=m["b"] is not None)
+
+
 def _body_log(api: LegacyApi, request: Request, _g: LegacyGrant, m: dict[str, Any]) -> Any:
     dates = api.dates(m["a"], m["b"], "body-log", WEIGHT_PERIODS)
     return api.body.logs(m["kind"], dates, _us(request))
 
 
-def _route(pattern: str, scope: str, handler: Handler) -> tuple[re.Pattern[str], str, Handler]:
+def _path(pattern: str, scope: str, handler: Handler) -> tuple[re.Pattern[str], str, Handler]:
     return re.compile(pattern), scope, handler
 
 
 ROUTES = (
-    _route(_U + r"profile\.json$", "profile", _profile),
-    _route(_U + r"devices\.json$", "settings", _devices),
-    _route(_U + r"activities/heart" + _INTRA + _WINDOW, "heartrate", _heart_intraday),
-    _route(_U + r"activities/heart" + _DATES + r"\.json$", "heartrate", _heart_series),
-    _route(
-        _U + r"activities/(?P<res>[A-Za-z]+)" + _INTRA + _WINDOW, "activity", _activity_intraday
-    ),
-    _route(
+    _path(_U + r"profile\.json$", "profile", _profile),
+    _path(_U + r"devices\.json$", "settings", _devices),
+    _path(_U + r"activities/date/(?P<a>[^/]+)\.json$", "activity", _day_summary),
+    _path(_U + r"activities/heart" + _INTRA + _WINDOW, "heartrate", _heart_intraday),
+    _path(_U + r"activities/active-zone-minutes" + _DATES + r"\.json$", "activity", _azm_series),
+    _path(_U + r"activities/heart" + _DATES + r"\.json$", "heartrate", _heart_series),
+    _path(_U + r"activities/(?P<res>[A-Za-z]+)" + _INTRA + _WINDOW, "activity", _activity_intraday),
+    _path(
         _U + r"activities/(?P<tracker>tracker/)?(?P<res>[A-Za-z]+)" + _DATES + r"\.json$",
         "activity",
         _activity_series,
     ),
-    _route(r"^/(?P<ver>1|1\.2)/user/(?P<user>[^/]+)/sleep" + _DATES + r"\.json$", "sleep", _sleep),
-    _route(_U + r"(?P<kind>hrv)" + _DATES + r"\.json$", "heartrate", _summary),
-    _route(_U + r"(?P<kind>spo2)" + _DATES + r"\.json$", "oxygen_saturation", _summary),
-    _route(_U + r"(?P<kind>br)" + _DATES + r"\.json$", "respiratory_rate", _summary),
-    _route(_U + r"(?P<kind>temp/skin)" + _DATES + r"\.json$", "temperature", _summary),
-    _route(_U + r"(?P<kind>cardioscore)" + _DATES + r"\.json$", "cardio_fitness", _summary),
-    _route(_U + r"body/log/(?P<kind>weight|fat)" + _DATES + r"\.json$", "weight", _body_log),
+    _path(_U + r"sleep/list\.json$", "sleep", _sleep_list),
+    _path(_U + r"sleep" + _DATES + r"\.json$", "sleep", _sleep),
+    _path(_U + r"(?P<kind>spo2)" + _ALL, "oxygen_saturation", _all),
+    _path(_U + r"(?P<kind>br)" + _ALL, "respiratory_rate", _all),
+    _path(_U + r"(?P<kind>hrv)" + _ALL, "heartrate", _all),
+    _path(_U + r"(?P<kind>hrv)" + _DATES + r"\.json$", "heartrate", _summary),
+    _path(_U + r"(?P<kind>spo2)" + _DATES + r"\.json$", "oxygen_saturation", _summary),
+    _path(_U + r"(?P<kind>br)" + _DATES + r"\.json$", "respiratory_rate", _summary),
+    _path(_U + r"(?P<kind>temp/skin)" + _DATES + r"\.json$", "temperature", _summary),
+    _path(_U + r"(?P<kind>cardioscore)" + _DATES + r"\.json$", "cardio_fitness", _summary),
+    _path(_U + r"body/log/(?P<kind>weight|fat)" + _DATES + r"\.json$", "weight", _body_log),
 )

@@ -14,6 +14,8 @@ import math
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from fitvault.simulator.legacy_render import LB_PER_KG
 from fitvault.simulator.legacy_wire import local
 from fitvault.simulator.world import World
@@ -54,6 +56,57 @@ class LegacyBody:
             return items if ranged else (items[0] if items else {})
         key = {"hrv": "hrv", "br": "br", "temp/skin": "tempSkin", "cardioscore": "cardioScore"}
         return {key[kind]: items}
+
+    def intraday(self, kind: str, dates: list[dt.date], ranged: bool) -> Any:
+        """``{spo2|br}/date/…/all.json``: SpO2 readings of each night (a bare object by date, a
+        bare array by range), or breathing rate per sleep stage."""
+        if kind == "spo2":
+            items = [self._spo2_night(d) for d in dates if d in self._spo2_minutes]
+            return items if ranged else (items[0] if items else {})
+        if kind == "br":
+            return {"br": [self._br_night(d) for d in dates if d in self._br_stages]}
+        raise KeyError(kind)
+
+    @cached_property
+    def _spo2_minutes(self) -> dict[dt.date, list[dict[str, Any]]]:
+        rec = self.world.records("oxygen-saturation")
+        out: dict[dt.date, list[dict[str, Any]]] = {}
+        for s in self.world.main_sleeps:
+            d = local(s.end_s, s.end_offset_s).date()
+            lo, hi = np.searchsorted(rec["time"], [s.start_s, s.end_s])
+            out[d] = [
+                {"value": float(v), "minute": local(t, o).strftime("%Y-%m-%dT%H:%M:%S")}
+                for t, o, v in zip(
+                    rec["time"][lo:hi].tolist(),
+                    rec["utc_offset_s"][lo:hi].tolist(),
+                    rec["percent"][lo:hi].tolist(),
+                    strict=True,
+                )
+            ]
+        return {d: m for d, m in out.items() if m}
+
+    def _spo2_night(self, d: dt.date) -> dict[str, Any]:
+        return {"dateTime": d.isoformat(), "minutes": self._spo2_minutes[d]}
+
+    @cached_property
+    def _br_stages(self) -> dict[dt.date, dict[str, float]]:
+        rec = self.world.records("respiratory-rate-sleep-summary")
+        out = {}
+        for i, (t, o) in enumerate(zip(rec["time"].tolist(), rec["utc_offset_s"].tolist(),
+                                       strict=True)):  # fmt: skip
+            out[local(t, o).date()] = {
+                stage: float(rec[f"{stage}_breaths_per_minute"][i])
+                for stage in ("deep", "rem", "full", "light")
+            }
+        return out
+
+    def _br_night(self, d: dt.date) -> dict[str, Any]:
+        rates = self._br_stages[d]
+        value = {
+            f"{stage}SleepSummary": {"breathingRate": -1 if math.isnan(r) else r}
+            for stage, r in rates.items()
+        }
+        return {"value": value, "dateTime": d.isoformat()}
 
     @cached_property
     def _weigh_ins(self) -> list[tuple[int, int, float, float]]:

@@ -218,6 +218,64 @@ class LegacyWorld:
             return str(round(v * FT_PER_M if us_units else v, 2)) if v else "0"
         return str(round(v))
 
+    @cached_property
+    def _azm(self) -> dict[int, dict[str, int]]:
+        """Active zone minutes per local date and zone, weighted as the world weights them
+        (cardio and peak minutes count twice)."""
+        rec = self.world.records("active-zone-minutes")
+        day = (rec["start_time"] + rec["utc_offset_s"]) // 86_400
+        out: dict[int, dict[str, int]] = {}
+        for d, zone, n in zip(day.tolist(), rec["heart_rate_zone"], rec["minutes"].tolist(),
+                              strict=True):  # fmt: skip
+            per = out.setdefault(d, {})
+            per[zone] = per.get(zone, 0) + n
+        return out
+
+    def azm_day(self, d: dt.date) -> dict[str, Any] | None:
+        """One ``activities-active-zone-minutes`` item; None on a day without any."""
+        per = self._azm.get(_epoch_day(d))
+        if not per:
+            return None
+        value = {"activeZoneMinutes": sum(per.values())}
+        for zone, key in (("FAT_BURN", "fatBurn"), ("CARDIO", "cardio"), ("PEAK", "peak")):
+            if per.get(zone):  # zero zones are left out, as the API does
+                value[f"{key}ActiveZoneMinutes"] = per[zone]
+        return {"value": value, "dateTime": d.isoformat()}
+
+    def day_summary(self, d: dt.date, us_units: bool) -> dict[str, Any]:
+        """``activities/date/{date}.json``: the day's totals, as the daily series give them."""
+
+        def num(resource: str) -> float:
+            return float(self.activity_value(resource, d, us_units))
+
+        distance = num("distance")
+        heart = self.heart_day(d)["value"]
+        summary: dict[str, Any] = {
+            "activeScore": -1,
+            "activityCalories": int(num("activityCalories")),
+            "caloriesBMR": int(num("caloriesBMR")),
+            "caloriesOut": int(num("calories")),
+            "distances": [
+                {"activity": "total", "distance": distance},
+                {"activity": "tracker", "distance": distance},
+                {"activity": "loggedActivities", "distance": 0},
+            ],
+            "elevation": num("elevation"),
+            "fairlyActiveMinutes": int(num("minutesFairlyActive")),
+            "floors": int(num("floors")),
+            "heartRateZones": heart["heartRateZones"],
+            "lightlyActiveMinutes": int(num("minutesLightlyActive")),
+            # The world keeps one figure of energy above the BMR; both fields report it.
+            "marginalCalories": int(num("activityCalories")),
+            "sedentaryMinutes": int(num("minutesSedentary")),
+            "steps": int(num("steps")),
+            "veryActiveMinutes": int(num("minutesVeryActive")),
+        }
+        if "restingHeartRate" in heart:
+            summary["restingHeartRate"] = heart["restingHeartRate"]
+        goals = {"activeMinutes": 30, "caloriesOut": 2400, "distance": 8.05, "steps": 10000}
+        return {"activities": [], "goals": goals, "summary": summary}
+
     # --- intraday ---------------------------------------------------------------------------
 
     def heart_samples(self, a: int, b: int, utc: bool) -> tuple[npt.NDArray[np.int64], Any]:

@@ -11,6 +11,7 @@ is the one the Takeout face writes. Facts: spec A9; samples ``GetSleep*.json``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from functools import cached_property
 from typing import Any
@@ -49,6 +50,16 @@ class LegacySleep:
         """Every log ending on one of ``dates``, in start order."""
         return [self.log(s) for d in dates for s in self.by_date.get(d, [])]
 
+    def listed(self, bound: dt.date, before: bool) -> list[dict[str, Any]]:
+        """Logs ending before ``bound`` (newest first) or after it (oldest first)."""
+        sessions = [
+            s
+            for d, day in sorted(self.by_date.items())
+            for s in day
+            if (d < bound if before else d > bound)
+        ]
+        return [self.log(s) for s in (sessions[::-1] if before else sessions)]
+
     def day(self, d: dt.date) -> dict[str, Any]:
         """``sleep/date/{date}.json``: the date's logs and the top-level summary."""
         sessions = self.by_date.get(d, [])
@@ -69,15 +80,19 @@ class LegacySleep:
     def _thirty_day_avg(self) -> dict[int, dict[str, int]]:
         """Per main sleep: each stage's mean minutes over the main sleeps of the 30 days before."""
         mains = [s for s in self.world.sleep() if s.main_sleep and s.sleep_type == "STAGES"]
-        out: dict[int, dict[str, int]] = {}
+        ends = [end_date(s).toordinal() for s in mains]  # ascending, as sessions are
+        totals = {k: [0] for k in STAGE_LEVEL}  # running sums, so each window costs O(1)
         for s in mains:
-            d = end_date(s)
-            prior = [p for p in mains if d - dt.timedelta(days=30) <= end_date(p) < d]
+            for k, run in totals.items():
+                run.append(run[-1] + s.minutes_by_stage.get(k, 0))
+        out: dict[int, dict[str, int]] = {}
+        for i, s in enumerate(mains):
+            lo = bisect.bisect_left(ends, ends[i] - 30)
+            hi = bisect.bisect_left(ends, ends[i])
+            n = hi - lo
             out[s.id] = {
-                STAGE_LEVEL[k]: round(sum(p.minutes_by_stage.get(k, 0) for p in prior) / len(prior))
-                if prior
-                else 0
-                for k in STAGE_LEVEL
+                STAGE_LEVEL[k]: round((run[hi] - run[lo]) / n) if n else 0
+                for k, run in totals.items()
             }
         return out
 

@@ -39,8 +39,8 @@ MAX_RANGE_DAYS = {
     "temp": 30,
     "cardioscore": 30,
     "body-log": 31,
-    "intraday": 1,
 }
+MAX_INTRADAY_S = 86_400  # an intraday request covers 24 hours at most
 PERIOD_DAYS = {"1d": 1, "7d": 7, "30d": 30, "1w": 7, "1m": 30, "3m": 91, "6m": 182, "1y": 365}
 
 

@@ -128,6 +128,15 @@ class LegacyAccount:
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
+def account_for(
+    server: str | None, client_id: str | None, client_secret: str | None
+) -> LegacyAccount:
+    """fitbit.com with the app's credentials, or a server mirroring it."""
+    if server:
+        return LegacyAccount.for_server(server, client_id, client_secret)
+    return LegacyAccount.fitbit(client_id, client_secret)
+
+
 def legacy_error(body: bytes) -> tuple[str, str]:
     """(errorType, message) from a Fitbit ``{"errors": [...]}`` body or an RFC 6749 body."""
     try:

@@ -19,14 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx2
 import pyarrow as pa
 
-from fitvault import catalog
+from fitvault import catalog, legacy_auth
 from fitvault._errors import ConfigError, DataError, PermissionDenied
 from fitvault._time import to_us
 from fitvault.catalog import Axis, DataType
@@ -364,6 +367,44 @@ def replace_span(
         hi = dt.datetime.combine(chunk.first + dt.timedelta(days=1), dt.time(), tz)
         return to_us(lo), to_us(hi)
     return hint
+
+
+async def sync_vault(
+    directory: Path,
+    store: Store,
+    since: dt.date | None,
+    until: dt.date | None,
+    series: Sequence[str] | None,
+    *,
+    progress: Callable[[SyncProgress], None] | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    lag: dt.timedelta | None = None,
+    clock: Callable[[], float] | None = None,
+    sleep: api.Sleep | None = None,
+    server: str | None = None,
+) -> LegacyReport:
+    """``Vault.sync(source="fitbit-legacy")``: the vault's legacy sign-in, client and syncer."""
+    account = legacy_auth.LegacyAccount.load(directory)
+    if server:  # a mirror of the API; its token endpoint refreshes what it issued
+        account = legacy_auth.LegacyAccount.for_server(
+            server, account.client_id, account.client_secret
+        )
+    now = clock or time.time
+    tokens = legacy_auth.LegacyTokens(
+        account, legacy_auth.LegacyTokenStore(directory), transport=transport, clock=now
+    )
+    client_kw: dict[str, Any] = {"transport": transport, "clock": now}
+    if sleep is not None:
+        client_kw["sleep"] = sleep
+    async with LegacyClient(account.api_base, tokens, **client_kw) as client:
+        syncer = LegacySyncer(
+            store,
+            client,
+            progress=progress,
+            clock=lambda: dt.datetime.fromtimestamp(now(), dt.UTC),
+            lag=DEFAULT_LAG if lag is None else lag,
+        )
+        return await syncer.run(since, until, series)
 
 
 def wanted_series(names: Sequence[str] | None) -> list[Series]:

@@ -144,16 +144,22 @@ class Vault:
         consent page.
         """
         if check_source(source) == FITBIT_LEGACY:
-            return self._authorize_legacy(
-                server,
-                client_id,
-                client_secret,
-                open_url,
-                show_url,
-                timeout,
-                transport,
-                redirect_port,
+            from fitvault import legacy_auth
+
+            legacy = legacy_auth.account_for(server, client_id, client_secret)
+            check_writable(self.directory)
+            token = run(
+                legacy_auth.authorize(
+                    legacy,
+                    self.directory,
+                    open_url=open_url,
+                    show_url=show_url,
+                    timeout=timeout,
+                    transport=transport,
+                    redirect_port=redirect_port,
+                )
             )
+            return {"scopes": str(token.get("scope", "")).split()}
         scopes = catalog.scopes_for(parse_types(types))
         secrets = Path(client_secrets) if client_secrets else None
         account = account_for(scopes, server=server, client_secrets=secrets)
@@ -169,37 +175,6 @@ class Vault:
         )
         token = run(coro)
         return {"scopes": token.get("scope", "").split()}
-
-    def _authorize_legacy(
-        self,
-        server: str | None,
-        client_id: str | None,
-        client_secret: str | None,
-        open_url: Opener | None,
-        show_url: Callable[[str], None] | None,
-        timeout: float,
-        transport: httpx2.AsyncBaseTransport | None,
-        redirect_port: int,
-    ) -> dict[str, Any]:
-        from fitvault import legacy_auth
-
-        if server:
-            account = legacy_auth.LegacyAccount.for_server(server, client_id, client_secret)
-        else:
-            account = legacy_auth.LegacyAccount.fitbit(client_id, client_secret)
-        check_writable(self.directory)
-        token = run(
-            legacy_auth.authorize(
-                account,
-                self.directory,
-                open_url=open_url,
-                show_url=show_url,
-                timeout=timeout,
-                transport=transport,
-                redirect_port=redirect_port,
-            )
-        )
-        return {"scopes": str(token.get("scope", "")).split()}
 
     def sync(
         self,
@@ -297,34 +272,22 @@ class Vault:
         server: str | None = None,
     ) -> LegacyReport:
         """The legacy sync; ``clock`` (epoch seconds) and ``sleep`` run it in simulated time."""
-        import time
+        from fitvault import legacy_sync
 
-        from fitvault import legacy_auth, legacy_sync
-        from fitvault.sources.fitbit_legacy import LegacyClient
-
-        first, last = _date(since, "since"), _date(until, "until")
-        account = legacy_auth.LegacyAccount.load(self.directory)
-        if server:  # a mirror of the API; its token endpoint refreshes what it issued
-            account = legacy_auth.LegacyAccount.for_server(
-                server, account.client_id, account.client_secret
+        with self.store(transient=True) as store:
+            return await legacy_sync.sync_vault(
+                self.directory,
+                store,
+                _date(since, "since"),
+                _date(until, "until"),
+                series,
+                progress=progress,
+                transport=transport,
+                lag=lag,
+                clock=clock,
+                sleep=sleep,
+                server=server,
             )
-        now = clock or time.time
-        tokens = legacy_auth.LegacyTokens(
-            account, legacy_auth.LegacyTokenStore(self.directory), transport=transport, clock=now
-        )
-        client_kw: dict[str, Any] = {"transport": transport, "clock": now}
-        if sleep is not None:
-            client_kw["sleep"] = sleep
-        async with LegacyClient(account.api_base, tokens, **client_kw) as client:
-            with self.store(transient=True) as store:
-                syncer = legacy_sync.LegacySyncer(
-                    store,
-                    client,
-                    progress=progress,
-                    clock=lambda: dt.datetime.fromtimestamp(now(), dt.UTC),
-                    lag=legacy_sync.DEFAULT_LAG if lag is None else lag,
-                )
-                return await syncer.run(first, last, series)
 
     def plan(
         self,

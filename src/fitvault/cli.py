@@ -69,7 +69,8 @@ SourceOpt = Annotated[
     typer.Option(
         "--source",
         help="Which API: google-health (the Google Health API) or fitbit-legacy (the legacy "
-        "Fitbit Web API, switched off on 2026-11-02, or a server that mirrors it).",
+        "Fitbit Web API, switched off on 2026-11-02, or a server that mirrors it; its --types "
+        "are series such as heart-rate-intraday, sleep, hrv, activity-steps).",
     ),
 ]
 PortOpt = Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any free).")]

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,6 +234,7 @@ class TokenServer(http.server.BaseHTTPRequestHandler):
             for x in self.rfile.read(int(self.headers["Content-Length"])).decode().split("&")
         )
         cls = type(self)
+        time.sleep(2.0)  # a slow token endpoint: the other process reaches the lock meanwhile
         with cls.lock:
             ok = form.get("refresh_token") == cls.refresh
             if ok:
@@ -275,7 +277,7 @@ from pathlib import Path
 from fitvault.legacy_auth import LegacyAccount, LegacyTokens, LegacyTokenStore
 d = Path(sys.argv[1])
 tokens = LegacyTokens(LegacyAccount.load(d), LegacyTokenStore(d))
-print(asyncio.run(tokens.refresh()), tokens.refreshes)
+print(asyncio.run(tokens.access_token()), tokens.refreshes)  # expired: refreshes
 """
 
 
@@ -283,7 +285,8 @@ def test_two_processes_refreshing_at_once_send_one_refresh(
     tmp_path: Path, token_server: str
 ) -> None:
     """Two processes whose access token expired together: one refreshes, the other waits on the
-    lock, finds the rotated pair on disk and uses it (a second refresh would kill the first's)."""
+    lock, finds the rotated pair on disk and uses it (a second refresh would kill the first's).
+    A process that starts after the refresh reads the fresh pair and refreshes nothing."""
     TokenServer.refresh, TokenServer.generation, TokenServer.grants = "r0", 0, 0
     LegacyAccount.for_server(token_server, "app", "secret").save(tmp_path)
     LegacyTokenStore(tmp_path).save({"access_token": "a0", "refresh_token": "r0", "expires_at": 0})

@@ -8,6 +8,11 @@ responses alike::
     parsed.batches()         # [(DataType, tables, span)] ready for Store.commit
     normalise(body, zone)    # just the tables
 
+Files the tutorials' scripts saved (bodies, and their CSV / XLSX tables) are read by
+``saved.read``; ``fitvault.legacy_import`` commits them and replays kept raw pages of this
+source for ``fitvault rebuild`` (from the page's request: ``zone``, and ``units``, ``utc``,
+``path`` or ``day`` where they apply).
+
 Each kind of body is recognised by its **shape**, never by a file name or URL: a registry of
 small parsers (``KINDS``), each with a trimmed real sample above it. Times in this API are the
 person's local wall-clock times without an offset (spec A5); they are resolved with ``zone``

@@ -37,6 +37,7 @@ from fitvault.auth import (
 )
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
+from fitvault.legacy_sync import LegacyReport
 from fitvault.normalise.google_health import normalise
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport, TypePlan
@@ -46,6 +47,15 @@ if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
 
 T = TypeVar("T")
 ENV_HOME = "FITVAULT_HOME"
+GOOGLE_HEALTH = "google-health"
+FITBIT_LEGACY = "fitbit-legacy"
+SOURCES = (GOOGLE_HEALTH, FITBIT_LEGACY)
+
+
+def check_source(source: str) -> str:
+    if source not in SOURCES:
+        raise ConfigError(f"--source {source!r} is not one of {', '.join(SOURCES)}")
+    return source
 
 
 def default_directory() -> Path:
@@ -123,11 +133,34 @@ class Vault:
         timeout: float = 300.0,
         transport: httpx2.AsyncBaseTransport | None = None,
         redirect_port: int = 0,
+        source: str = GOOGLE_HEALTH,
+        client_id: str | None = None,
+        client_secret: str | None = None,
     ) -> dict[str, Any]:
         """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault.
 
-        The vault directory is checked to be writable before anyone is sent to a consent page.
+        ``source="fitbit-legacy"`` signs in to the legacy Fitbit Web API instead (fitbit.com,
+        or ``server``): it needs the app's ``client_id`` and ``client_secret`` unless ``server``
+        is given. The vault directory is checked to be writable before anyone is sent to a
+        consent page.
         """
+        if check_source(source) == FITBIT_LEGACY:
+            from fitvault import legacy_auth
+
+            legacy = legacy_auth.account_for(server, client_id, client_secret)
+            check_writable(self.directory)
+            token = run(
+                legacy_auth.authorize(
+                    legacy,
+                    self.directory,
+                    open_url=open_url,
+                    show_url=show_url,
+                    timeout=timeout,
+                    transport=transport,
+                    redirect_port=redirect_port,
+                )
+            )
+            return {"scopes": str(token.get("scope", "")).split()}
         scopes = catalog.scopes_for(parse_types(types))
         secrets = Path(client_secrets) if client_secrets else None
         account = account_for(scopes, server=server, client_secrets=secrets)
@@ -155,13 +188,29 @@ class Vault:
         per_minute: int | None = 300,
         lag: dt.timedelta | None = None,
         concurrency: int = 4,
+        source: str = GOOGLE_HEALTH,
+        server: str | None = None,
     ) -> SyncReport:
         """Fetch what the vault is missing (plus the recent days wearables revise).
 
         Long heart-rate spans are walked in up to ``concurrency`` pieces at once (each piece
         costs at most one extra, partly filled page); ``concurrency=1`` makes strictly the
-        fewest requests.
+        fewest requests. ``source="fitbit-legacy"`` syncs from the legacy Fitbit Web API
+        (``types`` then names its series, see ``fitvault.sources.fitbit_legacy.SERIES``;
+        ``server`` overrides the URL saved by ``authorize``).
         """
+        if check_source(source) == FITBIT_LEGACY:
+            return run(
+                self.async_legacy_sync(
+                    since,
+                    until,
+                    types,
+                    progress=progress,
+                    transport=transport,
+                    lag=lag,
+                    server=server,
+                )
+            )
         return run(
             self.async_sync(
                 since,
@@ -209,6 +258,37 @@ class Vault:
                     kwargs["clock"] = clock
                 syncer = Syncer(store, client, scopes=tokens.scopes, **kwargs)
                 return await syncer.run(wanted, first, last)
+
+    async def async_legacy_sync(
+        self,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        series: Sequence[str] | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        lag: dt.timedelta | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] | None = None,
+        server: str | None = None,
+    ) -> LegacyReport:
+        """The legacy sync; ``clock`` (epoch seconds) and ``sleep`` run it in simulated time."""
+        from fitvault import legacy_sync
+
+        with self.store(transient=True) as store:
+            return await legacy_sync.sync_vault(
+                self.directory,
+                store,
+                _date(since, "since"),
+                _date(until, "until"),
+                series,
+                progress=progress,
+                transport=transport,
+                lag=lag,
+                clock=clock,
+                sleep=sleep,
+                server=server,
+            )
 
     def plan(
         self,

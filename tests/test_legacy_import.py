@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from fitvault import cli
+from fitvault import cli, status
 from fitvault.normalise import fitbit_legacy as legacy
 from fitvault.store import RawPage
 from fitvault.vault import Vault
@@ -194,8 +194,8 @@ def test_rebuild_replays_a_live_sync_page_into_every_type(tmp_path: Path) -> Non
 
 
 def test_minute_means_are_exported_and_reported(tmp_path: Path) -> None:
-    """A saved 1-minute heart-rate body lands in heart_rate_average, which `status` lists and
-    `export` writes like any other table (the CSV holds the two means)."""
+    """A saved 1-minute heart-rate body lands in heart_rate_average, which `status` lists (and
+    does not call the vault empty) and `export` writes like any other table."""
     body = {
         "activities-heart": [{"dateTime": "2024-01-05", "value": {"heartRateZones": []}}],
         "activities-heart-intraday": {"dataset": [{"time": "08:00:00", "value": 70},
@@ -205,7 +205,10 @@ def test_minute_means_are_exported_and_reported(tmp_path: Path) -> None:
     (tmp_path / "hr_2024-01-05.json").write_text(json.dumps(body))
     vault = Vault(tmp_path / "v")
     vault.import_archive([tmp_path / "hr_2024-01-05.json"], zone="UTC")
-    assert vault.status()["types"]["heart-rate-average"]["rows"] == 2
+    result = vault.status()
+    assert result["types"]["heart-rate-average"]["rows"] == 2
+    words = status.render(result)  # not "nothing has been downloaded": rows are there
+    assert "No Google Health sync yet: the rows above came from imports" in words
     summary = vault.export(tmp_path / "out", fmt="csv")
     written = {p.name for t in summary.tables if t.rows for p in t.paths}
     assert "heart_rate_average.csv" in written

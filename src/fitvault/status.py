@@ -302,6 +302,11 @@ def _type_lines(types: dict[str, dict[str, Any]]) -> list[str]:
 
 def _sync_lines(result: dict[str, Any]) -> list[str]:
     last = result["vault"]["last_sync"]
+    if not last and any(t["rows"] for t in result["types"].values()):
+        return [
+            "No Google Health sync yet: the rows above came from imports or the legacy API.",
+            "Run `fitvault sync` to add what the Google Health API holds.",
+        ]
     if not last:
         return [
             "This vault is new: nothing has been downloaded into it yet.",

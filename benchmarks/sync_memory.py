@@ -40,8 +40,16 @@ class _Mallinfo2(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_size_t)
         for name in (
-            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-            "fordblks", "keepcost",
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
         )
     ]
 
@@ -140,6 +148,8 @@ def child(vault: Path, concurrency: int, out: Path) -> None:
             libc.malloc_trim(0)
 
         store_mod.Store.close = close_trim  # type: ignore[method-assign]
+    if os.environ.get("FV_NO_RAW"):
+        store_mod.Store._keep_raw = lambda self, raws: None  # type: ignore[method-assign]
     phased(store_mod.Store, "close", "close")
     phased(store_mod, "_connect", "open")
     phased(store_mod.Store, "merge", "merge")
@@ -217,9 +227,8 @@ def main() -> None:
         child(Path(args.child[0]), args.concurrency, Path(args.child[1]))
         return
     sys.path.insert(0, str(HERE.parent))
-    from sync_wall import sign_in, start_simulator  # type: ignore[import-not-found]
-
     import sync_wall  # type: ignore[import-not-found]
+    from sync_wall import sign_in, start_simulator  # type: ignore[import-not-found]
 
     sync_wall.QUOTA = args.quota
     sim, server = start_simulator(args.days)
@@ -245,7 +254,8 @@ def main() -> None:
     print(
         f"peak_rss_mb={result['peak_rss_mb']:.0f} import_rss_mb={result['import_rss_mb']:.0f} "
         f"peak_type={peak_type} arrow_peak_mb={result['arrow_peak_mb']:.0f} "
-        f"duck_peak_mb={result['duck_peak_mb']:.0f} wall_s={result['wall_s']:.1f} cpu_s={result['cpu_s']:.1f} requests={result['requests']}"
+        f"duck_peak_mb={result['duck_peak_mb']:.0f} wall_s={result['wall_s']:.1f} "
+        f"cpu_s={result['cpu_s']:.1f} requests={result['requests']}"
     )
 
 

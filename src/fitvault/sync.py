@@ -634,6 +634,9 @@ class PageBuffer:
         self.batches, self.raws, self.covered, self.rows = [], [], None, 0
 
         def save() -> None:
+            # What the last transaction and the connection's close freed goes back to the
+            # system before this one allocates (60-day sync: 430 → 412 MB peak).
+            release_freed_memory()
             tables = {
                 t.name: pa.concat_tables([b[t.name] for b in batches if t.name in b])
                 for t in self.dtype.tables

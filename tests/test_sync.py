@@ -454,3 +454,40 @@ def test_a_sync_across_a_clock_change_keeps_each_instants_offset(
             [night.start_s],
         ).fetchall()
     assert session == [(float(night.end_s), edt, est, dt.date(2026, 11, 1))]
+
+
+def test_a_failed_save_is_raised_on_the_buffer_that_made_it() -> None:
+    """Types are walked side by side through one writer: a save's error surfaces where that
+    save's buffer settles, and another buffer's save after it still runs and settles cleanly."""
+    from fitvault.sync import PageBuffer, Writer
+
+    writer, saved = Writer(), []
+
+    def fail() -> None:
+        raise ValueError("disk full")
+
+    hr = next(t for t in catalog.STORED_TYPES if t.name == "heart-rate")
+    window = Window(0, 10)
+    first, second = (PageBuffer(hr, Frontier(window, 1)) for _ in range(2))
+    first.saving = writer.submit(fail)
+    second.saving = writer.submit(lambda: saved.append("second"))
+    second.settle()
+    with pytest.raises(ValueError, match="disk full"):
+        first.settle()
+    writer.close()
+    assert saved == ["second"]
+
+
+def test_lean_memory_switches_arrow_to_the_system_allocator() -> None:
+    """The CLI's sync allocates Arrow buffers with the system allocator (mimalloc keeps what the
+    parse threads freed)."""
+    import pyarrow as pa
+
+    from fitvault.sync import lean_memory
+
+    before = pa.default_memory_pool()
+    try:
+        lean_memory()
+        assert pa.default_memory_pool().backend_name == "system"
+    finally:
+        pa.set_memory_pool(before)

@@ -465,11 +465,10 @@ def _print_legacy_report(report: SyncReport) -> None:
 
 
 def _lean_arrow() -> None:
-    """Arrow's default allocator keeps the pages the parse threads freed; the system one
-    measured ~20 % lower peak RSS for a 120-day sync (537 → 430 MB, benchmarks/sync_wall.py)."""
-    import pyarrow as pa
+    """Allocator settings for a long sync (see fitvault.sync.lean_memory)."""
+    from fitvault.sync import lean_memory
 
-    pa.set_memory_pool(pa.system_memory_pool())
+    lean_memory()
 
 
 def _print_report(report: SyncReport) -> None:

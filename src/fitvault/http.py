@@ -94,12 +94,19 @@ def backoff_hook(exc: Exception) -> bool | float:
 
 @dataclass
 class RateLimiter:
-    """At most ``per_minute`` requests in any 60 s, so a long backfill stays under the quota."""
+    """At most ``per_minute`` requests in any 60 s, so a long backfill stays under the quota.
+
+    The server counts a request when it arrives, the limiter when it leaves: a request sent
+    the instant its slot frees could arrive less delayed than the one it replaces did (a busy
+    server in the first minute's burst) and be refused with a 429 — a second's wait and a
+    repeated request. ``margin_s`` keeps each slot that much longer.
+    """
 
     per_minute: int | None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     on_wait: Callable[[float], None] | None = None  # told how long each pause will be
+    margin_s: float = 0.25
     _sent: collections.deque[float] = field(default_factory=collections.deque)
 
     async def acquire(self) -> None:
@@ -107,12 +114,13 @@ class RateLimiter:
             return
         while True:
             now = self.clock()
-            while self._sent and self._sent[0] <= now - 60:
+            span = 60 + self.margin_s
+            while self._sent and self._sent[0] <= now - span:
                 self._sent.popleft()
             if len(self._sent) < self.per_minute:
                 self._sent.append(now)
                 return
-            pause = self._sent[0] + 60 - now
+            pause = self._sent[0] + span - now
             if self.on_wait:
                 self.on_wait(pause)
             await self.sleep(pause)

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from fitvault import catalog
 from fitvault._errors import DataError
 from fitvault.normalise.columns import TS, table
-from fitvault.normalise.takeout import family
+from fitvault.normalise.takeout import family, fast_hr
 from fitvault.normalise.takeout._common import (
     BOM,
     SOURCE,
@@ -89,8 +89,8 @@ def _ints(records: list[Any], what: str) -> list[int]:
         raise DataError(f"{what}: value is not a number: {exc}") from exc
 
 
-def _source_column(n: int) -> dict[str, list[str]]:
-    return {"source": [SOURCE] * n}
+def _source_column(n: int) -> dict[str, pa.Array]:
+    return {"source": pa.repeat(pa.scalar(SOURCE), n)}
 
 
 # [{
@@ -102,6 +102,19 @@ def _source_column(n: int) -> dict[str, list[str]]:
 # },{
 @family("heart_rate", r"(^|/)heart_rate-\d{4}-\d{2}-\d{2}\.json$", "heart-rate", "UTC")
 def heart_rate(body: bytes, ctx: Context) -> dict[str, pa.Table]:
+    fast = fast_hr.heart_rate(body)
+    if fast is None:
+        return heart_rate_general(body, ctx)
+    times, bpm = fast
+    offs = offsets_at(times, ctx.zone)
+    cols = {"time": times, "utc_offset_s": offs, "local_date": local_dates(times, offs),
+            "bpm": bpm, **_source_column(len(bpm))}  # fmt: skip
+    spec = catalog.HEART_RATE_TABLE
+    return {spec.name: table(spec, cols)}
+
+
+def heart_rate_general(body: bytes, ctx: Context) -> dict[str, pa.Table]:
+    """Any JSON spelling of the heart-rate records (compact, other key order, PMData's)."""
     records = _typed(_HR_DECODER, body, "heart rate")
     bpm = [r.value.bpm for r in records]
     spec = catalog.HEART_RATE_TABLE

@@ -1,0 +1,121 @@
+"""The heart-rate fast path: ``heart_rate-*.json`` in the export's own Jackson layout read as
+bytes with numpy, no Python object per reading.
+
+Heart rate is ~95 % of an export (five years of 5 s readings are ~31 M records in ~1 800
+files). Decoding them into typed structs costs ~5 µs a record and Arrow's JSON reader ~2 µs
+(measured on the synthetic 30-day archive); scanning the bytes for the two keys and turning
+the fixed-width ``MM/DD/YY HH:MM:SS`` digits into epoch seconds with integer arithmetic costs
+well under 1 µs. The scan trusts nothing it has not checked: msgspec validates the whole body
+as a JSON array of objects (a truncated or garbled file fails there), the record count must
+equal the number of ``dateTime`` and ``bpm`` keys found, the keys must alternate one pair per
+record, and every digit must be a digit. Anything else (compact JSON, another key order or
+spacing, a missing field) returns None and the general parser reads the file, so both paths
+give the same table (tested).
+"""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from fitvault._errors import DataError
+from fitvault.normalise.takeout._common import BOM
+
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+
+_TIME_KEY = np.frombuffer(b'"dateTime" : "', np.uint8)
+_BPM_KEY = np.frombuffer(b'"bpm" : ', np.uint8)
+_STAMP = b"00/00/00 00:00:00"  # the shape: digits where "0" is, these separators elsewhere
+_DIGIT_AT = np.array([i for i, c in enumerate(_STAMP) if c == ord("0")])
+_SEP_AT = np.array([i for i, c in enumerate(_STAMP) if c != ord("0")])
+_AFTER_INT = np.frombuffer(b",}\r\n\t ", np.uint8)
+_SEPS = np.frombuffer(bytes(c for c in _STAMP if c != ord("0")), np.uint8)
+
+
+class _Any(msgspec.Struct):
+    """Any JSON object: decoding a list of these validates the body and counts its records
+    without building their fields."""
+
+
+_RECORDS = msgspec.json.Decoder(list[_Any])
+
+
+def heart_rate(body: bytes) -> tuple[pa.Array, pa.Array] | None:
+    """(UTC instants, bpm) of a Jackson-layout heart-rate file, or None when it is not one."""
+    body = body.removeprefix(BOM)
+    try:
+        n = len(_RECORDS.decode(body))
+    except msgspec.DecodeError as exc:
+        raise DataError(f"not valid JSON (heart rate): {exc}") from exc
+    arr = np.frombuffer(body, np.uint8)
+    at_time = _find(arr, _TIME_KEY, 5) + len(_TIME_KEY)  # "T" is rare: scan for it
+    at_bpm = _find(arr, _BPM_KEY, 1) + len(_BPM_KEY)  # so is "b"
+    if n == 0 or len(at_time) != n or len(at_bpm) != n or len(arr) < at_time[-1] + 17:
+        return None
+    if not (np.all(at_time < at_bpm) and np.all(at_bpm[:-1] < at_time[1:])):
+        return None  # not one pair per record
+    seconds = _stamps(arr, at_time)
+    bpm = _small_ints(arr, at_bpm)
+    if seconds is None or bpm is None:
+        return None
+    return pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC")), pa.array(bpm, pa.int16())
+
+
+def _find(arr: U8, key: U8, rare: int) -> I64:
+    """Start offsets of ``key`` in ``arr``, found from the positions of its byte ``rare``."""
+    idx = np.flatnonzero(arr == key[rare]).astype(np.int64) - rare
+    idx = idx[(idx >= 0) & (idx <= len(arr) - len(key))]
+    for k in range(len(key)):
+        if k != rare:
+            idx = idx[arr[idx + k] == key[k]]
+    return idx
+
+
+def _stamps(arr: U8, at: I64) -> I64 | None:
+    """``MM/DD/YY HH:MM:SS`` at each offset → epoch seconds (the export's times are UTC)."""
+    raw = arr[at[:, None] + np.arange(len(_STAMP))]
+    if not np.array_equal(raw[:, _SEP_AT], np.broadcast_to(_SEPS, (len(at), len(_SEPS)))):
+        return None
+    d = raw[:, _DIGIT_AT].astype(np.int64) - ord("0")
+    if d.min() < 0 or d.max() > 9:
+        return None
+    month, day, yy, hour, minute, second = (d[:, i] * 10 + d[:, i + 1] for i in range(0, 12, 2))
+    if month.min() < 1 or month.max() > 12 or day.min() < 1 or day.max() > 31:
+        return None
+    if hour.max() > 23 or minute.max() > 59 or second.max() > 59:
+        return None
+    year = np.where(yy < 69, 2000 + yy, 1900 + yy)  # strptime's %y pivot
+    return _days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+
+
+def _days_from_civil(year: I64, month: I64, day: I64) -> I64:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    out: I64 = era * 146_097 + doe - 719_468
+    return out
+
+
+def _small_ints(arr: U8, at: I64) -> I64 | None:
+    """The 1–3 digit integer at each offset (a bpm), followed by a non-digit."""
+    width = 4
+    if len(arr) < at[-1] + width:
+        return None
+    d = arr[at[:, None] + np.arange(width)].astype(np.int64) - ord("0")
+    is_digit = (d >= 0) & (d <= 9)
+    ndigits = np.argmin(is_digit, axis=1)  # the first non-digit; 0 if none in the window
+    if ndigits.min() < 1:
+        return None  # no digit, or four or more
+    after = arr[at + ndigits]
+    if not np.all(np.isin(after, _AFTER_INT)):
+        return None  # "70.0", "70x": left to the general parser's verdict
+    d = np.where(is_digit, d, 0)
+    two, three = d[:, 0] * 10 + d[:, 1], d[:, 0] * 100 + d[:, 1] * 10 + d[:, 2]
+    out: I64 = np.select([ndigits == 1, ndigits == 2], [d[:, 0], two], three)
+    return out

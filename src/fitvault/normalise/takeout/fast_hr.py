@@ -88,7 +88,14 @@ def _stamps(arr: U8, at: I64) -> I64 | None:
     if hour.max() > 23 or minute.max() > 59 or second.max() > 59:
         return None
     year = np.where(yy < 69, 2000 + yy, 1900 + yy)  # strptime's %y pivot
-    return _days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+    days = _days_from_civil(year, month, day)
+    as_date = days.astype("datetime64[D]")
+    first = as_date.astype("datetime64[M]")
+    if not (np.array_equal(first.astype(np.int64) % 12 + 1, month)
+            and np.array_equal((as_date - first).astype(np.int64) + 1, day)):  # fmt: skip
+        return None  # 02/30 and the like: the general parser says what is wrong
+    out: I64 = days * 86_400 + hour * 3600 + minute * 60 + second
+    return out
 
 
 def _days_from_civil(year: I64, month: I64, day: I64) -> I64:

@@ -11,10 +11,11 @@ once. ``fitvault rebuild`` replays the pages with
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from fitvault.sources.takeout import (
     MemberError,
     inventory,
 )
+from fitvault.store import MEMORY_LIMIT as STORE_MEMORY
 from fitvault.store import RawPage, Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ Progress = Callable[[int, int, str], None]
 BATCH_BYTES = 16 << 20  # member bytes per transaction: ~10 days of 5 s heart rate
 GAP_US = 2 * 86_400_000_000  # members further apart than this are not batched together
 READ_AHEAD = 2
+IMPORT_MEMORY = "160MB"
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,21 @@ def import_archive(
         plan = _plan(inv.members, limits, summary, dry_run or store is None)
         if plan and store is not None:
             batch = _Batch(store, summary, now or dt.datetime.now(dt.UTC))
-            _run(plan, ctx, limits, batch, progress)
+            with _buffer_limit(store, IMPORT_MEMORY):
+                _run(plan, ctx, limits, batch, progress)
     return summary
+
+
+@contextlib.contextmanager
+def _buffer_limit(store: Store, limit: str) -> Iterator[None]:
+    """DuckDB's buffer for the import only: the import appends and never reads back, so a
+    small buffer costs nothing, and at the store's 1 GB the cached blocks of a growing
+    heart-rate table made peak memory grow with the export."""
+    store.con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        store.con.execute(f"SET memory_limit = '{STORE_MEMORY}'")
 
 
 def _plan(

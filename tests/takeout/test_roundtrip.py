@@ -74,13 +74,15 @@ def test_resting_heart_rate_equals_the_worlds(imported: Vault, small_world: Worl
     assert df.bpm.tolist() == list(rec["bpm"])
 
 
-@pytest.mark.parametrize("layout", ["google-health", "2020"])
+@pytest.mark.parametrize("layout", ["2024", "legacy", "google-health", "2020"])
 def test_every_layout_gives_the_same_rows(
     layout: str, small_world: World, imported: Vault, tmp_path: Path
 ) -> None:
-    """``Takeout/Google Health/…`` and ``MyFitbitData/<Name>/user-site-export/…`` import alike."""
+    """``Takeout/Fitbit/…`` and ``MyFitbitData/<Name>/user-site-export/…`` import like the
+    default ``2026`` layout (``Takeout/Google Health/``); the earlier names still work."""
     path = write_archive(small_world, tmp_path / "t.zip", layout)
-    prefix = {"google-health": "Takeout/Google Health/", "2020": "MyFitbitData/AlexMorgan/"}
+    prefix = {"2024": "Takeout/Fitbit/", "legacy": "MyFitbitData/AlexMorgan/",
+              "google-health": "Takeout/Google Health/", "2020": "MyFitbitData/AlexMorgan/"}  # fmt: skip
     with zipfile.ZipFile(path) as zf:
         assert all(n.startswith(prefix[layout]) for n in zf.namelist())
     other = Vault(tmp_path / "v")

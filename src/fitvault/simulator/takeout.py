@@ -23,11 +23,13 @@ import pyarrow.compute as pc
 from fitvault.simulator.model import SleepSession
 from fitvault.simulator.world import World
 
+# The issue's layout names (spec B1): the mid-2026 root, the 2023–mid-2026 one, the ≤2020 one.
 LAYOUTS = {
-    "2026": ("Takeout/Fitbit/", "Global Export Data/", "Your Profile/Profile.csv"),
-    "google-health": ("Takeout/Google Health/", "Global Export Data/", "Your Profile/Profile.csv"),
-    "2020": ("MyFitbitData/{name}/", "user-site-export/", "Personal & Account/Profile.csv"),
+    "2026": ("Takeout/Google Health/", "Global Export Data/", "Your Profile/Profile.csv"),
+    "2024": ("Takeout/Fitbit/", "Global Export Data/", "Your Profile/Profile.csv"),
+    "legacy": ("MyFitbitData/{name}/", "user-site-export/", "Personal & Account/Profile.csv"),
 }
+ALIASES = {"google-health": "2026", "fitbit": "2024", "2020": "legacy"}  # earlier names
 CHUNK_DAYS = 30
 _MDY = "%m/%d/%y %H:%M:%S"
 _LEVEL = {"AWAKE": "wake", "LIGHT": "light", "DEEP": "deep", "REM": "rem",
@@ -63,10 +65,16 @@ def _local(t: int, offset_s: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(t) + int(offset_s), dt.UTC).replace(tzinfo=None)
 
 
+def layout_names() -> list[str]:
+    return [*LAYOUTS, *ALIASES]
+
+
 def write_archive(world: World, out_zip: str | Path, layout: str = "2026") -> Path:
-    """Write ``world`` as a Takeout zip in ``layout`` (``2026``, ``google-health``, ``2020``)."""
+    """Write ``world`` as a Takeout zip in ``layout`` (``2026``, ``2024``, ``legacy``; the
+    earlier names ``google-health``, ``fitbit``, ``2020`` too)."""
+    layout = ALIASES.get(layout, layout)
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+        raise ValueError(f"unknown layout {layout!r}; one of {', '.join(layout_names())}")
     root, data_dir, profile = LAYOUTS[layout]
     root = root.format(name=world.person.display_name.replace(" ", ""))
     out = Path(out_zip)

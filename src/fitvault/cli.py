@@ -411,6 +411,7 @@ def import_(
 ) -> None:
     """Import a Google Takeout / Fitbit data export (zip read in place, or a folder)."""
     v = Vault(vault)
+    _lean_arrow()  # -10 % peak RSS on a 120-day import (364 → 325 MB)
     # By bytes across all parts (uncompressed): a day of heart rate is ~1.7 MB, a README 1 kB.
     columns = (*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn())
     with Progress(*columns, console=err, transient=True) as bar:

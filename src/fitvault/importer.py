@@ -43,7 +43,7 @@ Progress = Callable[[int, int, str], None]
 BATCH_BYTES = 16 << 20  # member bytes per transaction: ~10 days of 5 s heart rate
 GAP_US = 2 * 86_400_000_000  # members further apart than this are not batched together
 READ_AHEAD = 2
-IMPORT_MEMORY = "160MB"
+IMPORT_MEMORY = "64MB"
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ def _buffer_limit(store: Store, limit: str) -> Iterator[None]:
     store.con.execute(f"SET memory_limit = '{limit}'")
     try:
         yield
+        store.con.execute("CHECKPOINT")  # within the limit, not at close under the store's
     finally:
         store.con.execute(f"SET memory_limit = '{STORE_MEMORY}'")
 

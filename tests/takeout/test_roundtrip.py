@@ -108,3 +108,15 @@ def test_import_twice_is_import_once(world_zip: Path, tmp_path: Path) -> None:
     assert rows["heart_rate"] == len(once[0])
     assert _df(vault, queries[0]).equals(once[0])
     assert _df(vault, queries[1]).equals(once[1])
+
+
+def test_progress_counts_uncompressed_bytes(world_zip: Path, tmp_path: Path) -> None:
+    """The callback climbs by each member's size to the total of the members read (here every
+    data file; the profile is read for the zone, not imported)."""
+    calls: list[tuple[int, int]] = []
+    Vault(tmp_path / "v").import_archive([world_zip], progress=lambda d, t, _: calls.append((d, t)))
+    with zipfile.ZipFile(world_zip) as zf:
+        sizes = [i.file_size for i in zf.infolist() if "/Global Export Data/" in i.filename]
+    assert len(calls) == len(sizes)
+    assert calls[-1] == (sum(sizes), sum(sizes))
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

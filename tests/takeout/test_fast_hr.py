@@ -7,6 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fitvault._errors import DataError
@@ -30,9 +31,9 @@ def test_hand_written_records() -> None:
     """17:50:52 on 2026-03-26 is 1774547452 s; ``99`` is 1999 (strptime's pivot); 105 bpm."""
     fast = fast_hr.heart_rate(TWO)
     assert fast is not None
-    times, bpm = fast
-    assert [t.value // 1_000_000 for t in times] == [1774547452, 946684799]
-    assert bpm.to_pylist() == [70, 105]
+    seconds, bpm = fast
+    assert seconds.tolist() == [1774547452, 946684799]
+    assert bpm.tolist() == [70, 105]
     _same(TWO)
 
 
@@ -83,3 +84,13 @@ def test_truncated_file_is_an_error() -> None:
     """A body cut inside a record fails the JSON check before any scanning."""
     with pytest.raises(DataError, match="not valid JSON"):
         heart_rate(TWO[:-40], CTX)
+
+
+def test_a_day_file_holding_a_clock_change_gets_each_readings_offset() -> None:
+    """2026-11-01 05:59:59Z is 01:59:59 EDT (-4 h), 06:00:00Z is 01:00:00 EST (-5 h); the
+    local dates follow the offsets."""
+    seconds = np.array([1793512799, 1793512800, 1793595599], np.int64)
+    cols = fast_hr.columns(seconds, CTX.tz)
+    assert cols["utc_offset_s"].to_pylist() == [-14400, -18000, -18000]
+    days = cols["local_date"].to_pylist()
+    assert [str(d) for d in days] == ["2026-11-01", "2026-11-01", "2026-11-01"]

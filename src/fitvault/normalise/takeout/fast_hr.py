@@ -15,6 +15,9 @@ give the same table (tested).
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 import msgspec
 import numpy as np
 import numpy.typing as npt
@@ -43,8 +46,8 @@ class _Any(msgspec.Struct):
 _RECORDS = msgspec.json.Decoder(list[_Any])
 
 
-def heart_rate(body: bytes) -> tuple[pa.Array, pa.Array] | None:
-    """(UTC instants, bpm) of a Jackson-layout heart-rate file, or None when it is not one."""
+def heart_rate(body: bytes) -> tuple[I64, I64] | None:
+    """(UTC epoch seconds, bpm) of a Jackson-layout heart-rate file, or None when it is not."""
     body = body.removeprefix(BOM)
     try:
         n = len(_RECORDS.decode(body))
@@ -61,7 +64,31 @@ def heart_rate(body: bytes) -> tuple[pa.Array, pa.Array] | None:
     bpm = _small_ints(arr, at_bpm)
     if seconds is None or bpm is None:
         return None
-    return pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC")), pa.array(bpm, pa.int16())
+    return seconds, bpm
+
+
+def columns(seconds: I64, zone: zoneinfo.ZoneInfo) -> dict[str, pa.Array]:
+    """Instants, UTC offsets and local dates of epoch seconds, in numpy.
+
+    A day file spans about a day, and no zone changes its offset twice within two days, so
+    equal offsets at both ends are the offset of every reading in between; otherwise (the
+    file holds a clock change) each reading's offset is looked up."""
+    first, last = int(seconds[0]), int(seconds[-1])
+    ends = [_offset(first, zone), _offset(last, zone)]
+    if ends[0] == ends[1] and last - first <= 2 * 86_400:
+        offsets = np.full(len(seconds), ends[0], np.int64)
+    else:
+        offsets = np.array([_offset(int(t), zone) for t in seconds.tolist()], np.int64)
+    return {
+        "time": pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC")),
+        "utc_offset_s": pa.array(offsets.astype(np.int32)),
+        "local_date": pa.array(((seconds + offsets) // 86_400).astype(np.int32), pa.date32()),
+    }
+
+
+def _offset(t: int, zone: zoneinfo.ZoneInfo) -> int:
+    when = dt.datetime.fromtimestamp(t, dt.UTC).astimezone(zone)
+    return int((when.utcoffset() or dt.timedelta(0)).total_seconds())
 
 
 def _find(arr: U8, key: U8, rare: int) -> I64:

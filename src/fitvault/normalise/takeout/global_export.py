@@ -105,10 +105,9 @@ def heart_rate(body: bytes, ctx: Context) -> dict[str, pa.Table]:
     fast = fast_hr.heart_rate(body)
     if fast is None:
         return heart_rate_general(body, ctx)
-    times, bpm = fast
-    offs = offsets_at(times, ctx.zone)
-    cols = {"time": times, "utc_offset_s": offs, "local_date": local_dates(times, offs),
-            "bpm": bpm, **_source_column(len(bpm))}  # fmt: skip
+    seconds, bpm = fast
+    cols = {**fast_hr.columns(seconds, ctx.tz), "bpm": pa.array(bpm.astype("int16")),
+            **_source_column(len(bpm))}  # fmt: skip
     spec = catalog.HEART_RATE_TABLE
     return {spec.name: table(spec, cols)}
 

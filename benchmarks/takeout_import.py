@@ -172,6 +172,34 @@ def baseline_result(path: Path, work: Path) -> dict[str, Any]:
     return result
 
 
+def _revision() -> str | None:
+    """The commit fitvault's code is at, if the tree is clean (else results are not kept)."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, check=True,
+                              capture_output=True, text=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=here.parent,
+                               check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return None if dirty else head
+
+
+def fitvault_result(path: Path, work: Path) -> dict[str, Any]:
+    """fitvault's measurement, kept per code revision so the sides can be measured at
+    different times on a shared machine (``--side-only fitvault``)."""
+    rev = _revision()
+    saved = path.with_suffix(f".fitvault-{rev}.json") if rev else None
+    if saved is not None and saved.exists():
+        print(f"fitvault: measured earlier at {rev} ({saved})", flush=True)
+        result: dict[str, Any] = json.loads(saved.read_text())
+        return result
+    result = child("fitvault", path, work)
+    if saved is not None:
+        saved.write_text(json.dumps(result))
+    return result
+
+
 def _same(a: dict[str, list[int]], b: dict[str, list[int]]) -> bool:
     """Equal aggregates; sleep by count only (the baseline keeps local start times)."""
     strip = {**a, "sleep": a["sleep"][:1]}, {**b, "sleep": b["sleep"][:1]}
@@ -199,15 +227,17 @@ def main() -> None:
         return
     days = args.days or (60 if args.quick else FIVE_YEARS)
     small = archive(days, args.cache)
-    if args.baseline_only:
+    if args.side_only:
+        measure = baseline_result if args.side_only == "baseline" else fitvault_result
+        target = archive(2 * days, args.cache) if args.side_only == "fitvault-2x" else small
         with tempfile.TemporaryDirectory() as tmp:
-            print(baseline_result(small, Path(tmp)))
+            print(measure(target, Path(tmp) / "w"))
         return
     big = None if args.no_growth else archive(2 * days, args.cache)
     print(f"export: {days} days, {small.stat().st_size / 1e6:.0f} MB zipped", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        mine = child("fitvault", small, work / "o1")
+        mine = fitvault_result(small, work / "o1")
         print(f"fitvault: {mine['s']:.1f} s ({mine['cpu_s']:.1f} s CPU), "
               f"peak RSS {mine['peak_mb']:.0f} MB", flush=True)  # fmt: skip
         base = baseline_result(small, work / "b1")
@@ -216,7 +246,7 @@ def main() -> None:
               flush=True)  # fmt: skip
         growth = float("nan")
         if big is not None:
-            twice = child("fitvault", big, work / "o2")
+            twice = fitvault_result(big, work / "o2")
             growth = twice["peak_mb"] / mine["peak_mb"]
             print(f"fitvault on {2 * days} days: {twice['s']:.1f} s, "
                   f"peak RSS {twice['peak_mb']:.0f} MB", flush=True)  # fmt: skip

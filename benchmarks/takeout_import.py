@@ -179,7 +179,8 @@ def _revision() -> str | None:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, check=True,
                               capture_output=True, text=True).stdout.strip()  # fmt: skip
         dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=here.parent,
-                               check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+                               check=True, capture_output=True,
+                               text=True).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return None
     return None if dirty else head
@@ -213,9 +214,8 @@ def main() -> None:
     cache = os.environ.get("FITVAULT_BENCH_CACHE", Path.home() / ".cache" / "fitvault-bench")
     parser.add_argument("--cache", type=Path, default=Path(cache))
     parser.add_argument("--no-growth", action="store_true", help="skip the 2× export")
-    parser.add_argument(
-        "--baseline-only", action="store_true", help="measure the baseline, keep it"
-    )
+    parser.add_argument("--side-only", choices=["baseline", "fitvault", "fitvault-2x"],
+                        help="measure one side and keep its result for the full run")  # fmt: skip
     parser.add_argument("--side", nargs=3, metavar=("SIDE", "ZIP", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:

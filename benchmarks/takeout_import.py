@@ -173,10 +173,11 @@ def baseline_result(path: Path, work: Path) -> dict[str, Any]:
 
 
 def _revision() -> str | None:
-    """The commit fitvault's code is at, if the tree is clean (else results are not kept)."""
+    """The id of fitvault's source tree (``HEAD:src``) if it is committed, else None (and
+    results are not kept)."""
     here = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, check=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD:src"], cwd=here, check=True,
                               capture_output=True, text=True).stdout.strip()  # fmt: skip
         dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=here.parent,
                                check=True, capture_output=True,

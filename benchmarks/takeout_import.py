@@ -15,8 +15,9 @@ between runs, since five years take minutes to write. Then, each in a fresh chil
 Both must end with the same rows: per table the count, and for the interval and sample tables
 the sums of the values and of the epoch seconds, read back from what each side wrote.
 ``rss_growth_2x`` is fitvault's peak RSS on an export twice as long (10 years) divided by its
-peak on the 5-year one (≈1 means memory does not grow with the export). ``--quick`` runs 60
-and 120 days instead. Last line:
+peak on the 5-year one (≈1 means memory does not grow with the export; ``--growth-from 913``
+compares 5 years with 2.5 when 10 take too long to write). ``--quick`` runs 60 and 120 days
+instead. Last line:
 ``speedup_vs_baseline=… peak_rss_mb=… baseline_peak_rss_mb=… rss_growth_2x=…``.
 """
 
@@ -214,7 +215,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, help="the smaller export's days (default 5 years)")
     cache = os.environ.get("FITVAULT_BENCH_CACHE", Path.home() / ".cache" / "fitvault-bench")
     parser.add_argument("--cache", type=Path, default=Path(cache))
-    parser.add_argument("--no-growth", action="store_true", help="skip the 2× export")
+    parser.add_argument("--no-growth", action="store_true", help="skip the growth measurement")
+    parser.add_argument("--growth-from", type=int, metavar="N",
+                        help="growth = peak at 2N days ÷ peak at N (default N = --days, i.e. "
+                             "10 vs 5 years; N = 913 compares 5 years with 2.5)")  # fmt: skip
     parser.add_argument("--side-only", choices=["baseline", "fitvault", "fitvault-2x"],
                         help="measure one side and keep its result for the full run")  # fmt: skip
     parser.add_argument("--side", nargs=3, metavar=("SIDE", "ZIP", "WORK"), help=argparse.SUPPRESS)
@@ -230,11 +234,14 @@ def main() -> None:
     small = archive(days, args.cache)
     if args.side_only:
         measure = baseline_result if args.side_only == "baseline" else fitvault_result
-        target = archive(2 * days, args.cache) if args.side_only == "fitvault-2x" else small
+        twice = 2 * (args.growth_from or days)
+        target = archive(twice, args.cache) if args.side_only == "fitvault-2x" else small
         with tempfile.TemporaryDirectory() as tmp:
             print(measure(target, Path(tmp) / "w"))
         return
-    big = None if args.no_growth else archive(2 * days, args.cache)
+    base_days = args.growth_from or days
+    pair = None if args.no_growth else (archive(base_days, args.cache),
+                                        archive(2 * base_days, args.cache))  # fmt: skip
     print(f"export: {days} days, {small.stat().st_size / 1e6:.0f} MB zipped", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -246,11 +253,12 @@ def main() -> None:
               f"({base['cpu_s']:.1f} s CPU), peak RSS {base['peak_mb']:.0f} MB",
               flush=True)  # fmt: skip
         growth = float("nan")
-        if big is not None:
-            twice = fitvault_result(big, work / "o2")
-            growth = twice["peak_mb"] / mine["peak_mb"]
-            print(f"fitvault on {2 * days} days: {twice['s']:.1f} s, "
-                  f"peak RSS {twice['peak_mb']:.0f} MB", flush=True)  # fmt: skip
+        if pair is not None:
+            once, twice = (mine if p == small else fitvault_result(p, work / f"g{i}")
+                           for i, p in enumerate(pair))  # fmt: skip
+            growth = twice["peak_mb"] / once["peak_mb"]
+            print(f"fitvault peak RSS: {once['peak_mb']:.0f} MB at {base_days} days, "
+                  f"{twice['peak_mb']:.0f} MB at {2 * base_days}", flush=True)  # fmt: skip
     if not _same(mine["agg"], base["agg"]):
         raise SystemExit(f"rows differ: fitvault {mine['agg']} vs baseline {base['agg']}")
     readings = mine["agg"]["heart_rate"][0]

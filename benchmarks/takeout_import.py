@@ -155,8 +155,10 @@ def child(side: str, path: Path, work: Path) -> dict[str, Any]:
     """Run one side in a fresh process: seconds, CPU seconds, peak RSS MB, aggregates."""
     work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, __file__, "--side", side, str(path), str(work)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{side} failed on {path.name}:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 

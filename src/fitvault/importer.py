@@ -43,7 +43,7 @@ Progress = Callable[[int, int, str], None]
 BATCH_BYTES = 16 << 20  # member bytes per transaction: ~10 days of 5 s heart rate
 GAP_US = 2 * 86_400_000_000  # members further apart than this are not batched together
 READ_AHEAD = 2
-IMPORT_MEMORY = "64MB"
+IMPORT_MEMORY = "256MB"  # 64 MB failed a commit ("failed to pin block") on a 5-year import
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,10 @@ log = logging.getLogger(__name__)
 SOURCE = parsers.SOURCE
 PROFILES = ("Your Profile/Profile.csv", "Personal & Account/Profile.csv", "Profile.csv")
 Progress = Callable[[int, int, str], None]
-BATCH_BYTES = 8 << 20  # member bytes per transaction: ~5 days of 5 s heart rate
+BATCH_BYTES = 16 << 20  # member bytes per transaction: ~10 days of 5 s heart rate
 GAP_US = 2 * 86_400_000_000  # members further apart than this are not batched together
 READ_AHEAD = 2
-IMPORT_MEMORY = "128MB"  # 64 MB failed a commit ("failed to pin block") on a 5-year import
+IMPORT_MEMORY = "256MB"  # 64 MB failed a commit ("failed to pin block") on a 5-year import
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ peak on the 5-year one (≈1 means memory does not grow with the export; ``--gro
 compares 5 years with 2.5 when 10 take too long to write). ``--quick`` runs 60 and 120 days
 instead. Last line:
 ``speedup_vs_baseline=… peak_rss_mb=… baseline_peak_rss_mb=… rss_growth_2x=…``.
+
+Measured (2026-11-30, 2 shared cores at load ~15, ``--growth-from 913``; 32.8 M readings):
+``speedup_vs_baseline=6.1 peak_rss_mb=630 baseline_peak_rss_mb=6024 rss_growth_2x=1.18``,
+CPU 97.7 s vs 787.8 s (8.1×).
 """
 
 from __future__ import annotations

@@ -16,7 +16,15 @@ import stamina
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 from typer._click.exceptions import NoArgsIsHelpError
@@ -532,7 +540,10 @@ def import_(
     """Import a Google Takeout / Fitbit data export (zip read in place, or a folder), or
     responses saved from the legacy Fitbit Web API."""
     v = Vault(vault)
-    with Progress(console=err, transient=True) as bar:
+    _lean_arrow()  # -10 % peak RSS on a 120-day import (364 → 325 MB)
+    # By bytes across all parts (uncompressed): a day of heart rate is ~1.7 MB, a README 1 kB.
+    columns = (*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("importing", total=None)
         summary = v.import_archive(
             paths,
@@ -726,7 +737,11 @@ def simulate(
         typer.Option("--takeout", help="Write the world as a Takeout zip here instead of serving."),
     ] = None,
     layout: Annotated[
-        str, typer.Option(help="Takeout layout: 2026, google-health or 2020.")
+        str,
+        typer.Option(
+            help="Takeout layout: 2026 (Takeout/Google Health), 2024 (Takeout/Fitbit) or "
+            "legacy (MyFitbitData/…/user-site-export)."
+        ),
     ] = "2026",
     legacy_gone: Annotated[
         bool,
@@ -739,10 +754,10 @@ def simulate(
     from fitvault.simulator.world import World
 
     if takeout is not None:
-        from fitvault.simulator.takeout import LAYOUTS, write_archive
+        from fitvault.simulator.takeout import layout_names, write_archive
 
-        if layout not in LAYOUTS:
-            raise ConfigError(f"unknown --layout {layout!r}; one of {', '.join(LAYOUTS)}")
+        if layout not in layout_names():
+            raise ConfigError(f"unknown --layout {layout!r}; one of {', '.join(layout_names())}")
         write_archive(World.default(days=days, seed=seed), takeout, layout)
         _note(f"Wrote {days} days for seed {seed} to {takeout}", style="")
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -34,6 +35,19 @@ def test_import_of_a_missing_path_says_so(tmp_path: Path) -> None:
                                      str(tmp_path / "v")])  # fmt: skip
     assert isinstance(result.exception, ConfigError)  # main() prints it and exits 2
     assert "no such file" in str(result.exception)
+
+
+def test_simulate_accepts_the_issues_layout_names(tmp_path: Path) -> None:
+    """``--layout 2026|2024|legacy`` pick the export's root folder."""
+    roots = {"2026": "Takeout/Google Health/", "2024": "Takeout/Fitbit/",
+             "legacy": "MyFitbitData/"}  # fmt: skip
+    for layout, root in roots.items():
+        out = tmp_path / f"{layout}.zip"
+        made = runner.invoke(cli.app, ["simulate", "--days", "1", "--takeout", str(out),
+                                       "--layout", layout])  # fmt: skip
+        assert made.exit_code == 0, made.output
+        with zipfile.ZipFile(out) as zf:
+            assert all(n.startswith(root) for n in zf.namelist()), layout
 
 
 def test_simulate_rejects_an_unknown_layout(tmp_path: Path) -> None:

@@ -74,13 +74,15 @@ def test_resting_heart_rate_equals_the_worlds(imported: Vault, small_world: Worl
     assert df.bpm.tolist() == list(rec["bpm"])
 
 
-@pytest.mark.parametrize("layout", ["google-health", "2020"])
+@pytest.mark.parametrize("layout", ["2024", "legacy", "google-health", "2020"])
 def test_every_layout_gives_the_same_rows(
     layout: str, small_world: World, imported: Vault, tmp_path: Path
 ) -> None:
-    """``Takeout/Google Health/…`` and ``MyFitbitData/<Name>/user-site-export/…`` import alike."""
+    """``Takeout/Fitbit/…`` and ``MyFitbitData/<Name>/user-site-export/…`` import like the
+    default ``2026`` layout (``Takeout/Google Health/``); the earlier names still work."""
     path = write_archive(small_world, tmp_path / "t.zip", layout)
-    prefix = {"google-health": "Takeout/Google Health/", "2020": "MyFitbitData/AlexMorgan/"}
+    prefix = {"2024": "Takeout/Fitbit/", "legacy": "MyFitbitData/AlexMorgan/",
+              "google-health": "Takeout/Google Health/", "2020": "MyFitbitData/AlexMorgan/"}  # fmt: skip
     with zipfile.ZipFile(path) as zf:
         assert all(n.startswith(prefix[layout]) for n in zf.namelist())
     other = Vault(tmp_path / "v")
@@ -106,3 +108,15 @@ def test_import_twice_is_import_once(world_zip: Path, tmp_path: Path) -> None:
     assert rows["heart_rate"] == len(once[0])
     assert _df(vault, queries[0]).equals(once[0])
     assert _df(vault, queries[1]).equals(once[1])
+
+
+def test_progress_counts_uncompressed_bytes(world_zip: Path, tmp_path: Path) -> None:
+    """The callback climbs by each member's size to the total of the members read (here every
+    data file; the profile is read for the zone, not imported)."""
+    calls: list[tuple[int, int]] = []
+    Vault(tmp_path / "v").import_archive([world_zip], progress=lambda d, t, _: calls.append((d, t)))
+    with zipfile.ZipFile(world_zip) as zf:
+        sizes = [i.file_size for i in zf.infolist() if "/Global Export Data/" in i.filename]
+    assert len(calls) == len(sizes)
+    assert calls[-1] == (sum(sizes), sum(sizes))
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

@@ -159,3 +159,62 @@ def test_spo2_and_daily_summaries(imported: tuple[Vault, ImportSummary]) -> None
         pd.Timestamp("2026-04-09"), 28.782, 68, 2.334)  # fmt: skip
     rr = _df(vault, "SELECT * FROM daily_respiratory_rate WHERE source = 'takeout'").iloc[0]
     assert (rr.date, rr.breaths_per_minute) == (pd.Timestamp("2026-04-08"), 16.8)
+
+
+def test_height_and_vo2_max(imported: tuple[Vault, ImportSummary]) -> None:
+    """Height ``03/19/26 00:00:00 "1524"`` is 1524 mm at that local midnight (04:00Z, EDT);
+    demographic VO2 max keeps the filtered value the app shows (04/07: 40.13867 not 40.52445)."""
+    vault, summary = imported
+    h = _df(vault, "SELECT * FROM height").iloc[0]
+    assert (h.time, h.height_mm, h.utc_offset_s) == (_utc("2026-03-19T04:00:00"), 1524, -14400)
+    vo2 = _df(vault, "SELECT * FROM daily_vo2_max ORDER BY date")
+    assert len(vo2) == summary.rows["daily-vo2-max"] == 9
+    assert vo2.iloc[0].date == pd.Timestamp("2026-04-06")
+    assert vo2.iloc[0].vo2_max == pytest.approx(39.74646)
+    assert vo2.iloc[1].vo2_max == pytest.approx(40.13867)
+    assert bool(vo2.estimated.all())
+
+
+def test_exercise_start_is_utc_and_units_are_converted(
+    imported: tuple[Vault, ImportSummary],
+) -> None:
+    """The Walk of ``04/06/26 13:42:42`` (UTC, = UserExercises' +0000) lasting 1 338 000 ms:
+    ends 14:05:00Z, starts 09:42:42 local; 0.329802 mi = 530 764.87 mm; 879 steps, 96 bpm."""
+    vault, summary = imported
+    assert summary.rows["exercise"] == 5
+    walk = _df(vault, "SELECT * FROM exercise ORDER BY start_time").iloc[0]
+    assert (walk.start_time, walk.end_time) == (_utc("2026-04-06T13:42:42"),
+                                                _utc("2026-04-06T14:05:00"))  # fmt: skip
+    assert walk.local_start_time == pd.Timestamp("2026-04-06T09:42:42")
+    assert (walk.exercise_type, walk.display_name, walk.device) == ("WALKING", "Walk", "Inspire 3")
+    assert (walk.steps, walk.avg_heart_rate_bpm, walk.calories_kcal) == (879, 96, 61.0)
+    assert walk.distance_mm == pytest.approx(530_764.87)
+    assert walk.active_duration_s == 1338.0
+
+
+def test_respiratory_rate_summary_is_local_and_minus_one_is_null(
+    imported: tuple[Vault, ImportSummary],
+) -> None:
+    """``2026-04-06T09:18:00`` local is 13:18:00Z; that night's REM rate is ``-1.0`` (none),
+    so the REM columns are null; 04-08's REM rate is 15.6."""
+    vault, _ = imported
+    rr = _df(vault, "SELECT * FROM respiratory_rate_sleep_summary ORDER BY time")
+    assert len(rr) == 8  # eight nights below the header (no newline after the last)
+    first = rr.iloc[0]
+    assert first.time == _utc("2026-04-06T13:18:00")
+    assert (first.full_breaths_per_minute, first.full_std_dev, first.full_signal_to_noise) == (
+        17.4, 1.7, 9.075)  # fmt: skip
+    assert (first.light_breaths_per_minute, first.light_signal_to_noise) == (16.6, 10.648)
+    assert pd.isna(first.rem_breaths_per_minute)
+    assert pd.isna(first.rem_std_dev)
+    assert rr.iloc[1].rem_breaths_per_minute == 15.6
+
+
+def test_every_skipped_family_says_why(imported: tuple[Vault, ImportSummary]) -> None:
+    """The families without a table are reported with their own reason, not a generic one."""
+    _, summary = imported
+    why = {m.rpartition("/")[2].split("-")[0].split(" ")[0]: r for m, r in summary.skipped}
+    assert "basal + active" in why["calories"]
+    assert "twice" in why["very_active_minutes"]
+    assert "not SpO2" in why["estimated_oxygen_variation"]
+    assert all("not imported yet" not in r for r in why.values())

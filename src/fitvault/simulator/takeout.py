@@ -17,15 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fitvault.simulator.model import SleepSession
 from fitvault.simulator.world import World
 
+# The issue's layout names (spec B1): the mid-2026 root, the 2023–mid-2026 one, the ≤2020 one.
 LAYOUTS = {
-    "2026": ("Takeout/Fitbit/", "Global Export Data/", "Your Profile/Profile.csv"),
-    "google-health": ("Takeout/Google Health/", "Global Export Data/", "Your Profile/Profile.csv"),
-    "2020": ("MyFitbitData/{name}/", "user-site-export/", "Personal & Account/Profile.csv"),
+    "2026": ("Takeout/Google Health/", "Global Export Data/", "Your Profile/Profile.csv"),
+    "2024": ("Takeout/Fitbit/", "Global Export Data/", "Your Profile/Profile.csv"),
+    "legacy": ("MyFitbitData/{name}/", "user-site-export/", "Personal & Account/Profile.csv"),
 }
+ALIASES = {"google-health": "2026", "fitbit": "2024", "2020": "legacy"}  # earlier names
 CHUNK_DAYS = 30
 _MDY = "%m/%d/%y %H:%M:%S"
 _LEVEL = {"AWAKE": "wake", "LIGHT": "light", "DEEP": "deep", "REM": "rem",
@@ -61,10 +65,16 @@ def _local(t: int, offset_s: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(t) + int(offset_s), dt.UTC).replace(tzinfo=None)
 
 
+def layout_names() -> list[str]:
+    return [*LAYOUTS, *ALIASES]
+
+
 def write_archive(world: World, out_zip: str | Path, layout: str = "2026") -> Path:
-    """Write ``world`` as a Takeout zip in ``layout`` (``2026``, ``google-health``, ``2020``)."""
+    """Write ``world`` as a Takeout zip in ``layout`` (``2026``, ``2024``, ``legacy``; the
+    earlier names ``google-health``, ``fitbit``, ``2020`` too)."""
+    layout = ALIASES.get(layout, layout)
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+        raise ValueError(f"unknown layout {layout!r}; one of {', '.join(layout_names())}")
     root, data_dir, profile = LAYOUTS[layout]
     root = root.format(name=world.person.display_name.replace(" ", ""))
     out = Path(out_zip)
@@ -91,17 +101,29 @@ def _files(world: World) -> Iterator[tuple[str, bytes]]:
     yield from _resting(world)
 
 
+# One heart-rate record exactly as ``jackson`` writes it, assembled column-wise in Arrow: five
+# years of 5 s readings are ~31 M records, too many to format one Python dict at a time.
+_HR_HEAD = '{\n  "dateTime" : "'
+_HR_MID = '",\n  "value" : {\n    "bpm" : '
+_HR_TAIL = ',\n    "confidence" : 2\n  }\n}'
+
+
+def heart_rate_file(t: np.ndarray, bpm: np.ndarray) -> bytes:
+    """A ``heart_rate-*.json`` body for instants ``t`` (epoch s) and ``bpm``, as ``jackson``."""
+    stamps = pc.strftime(pa.array(np.asarray(t, np.int64), pa.timestamp("s")), _MDY)
+    values = pa.array(np.asarray(bpm, np.int64)).cast(pa.string())
+    records = pc.binary_join_element_wise(_HR_HEAD, stamps, _HR_MID, values, _HR_TAIL, "")
+    return ("[" + ",".join(records.to_pylist()) + "]").encode()
+
+
 def _heart_rate(world: World) -> Iterator[tuple[str, bytes]]:
     hr = world.heart_rate()
     local_day = (hr.t + hr.offset_s) // 86_400
-    for day in np.unique(local_day).tolist():
-        idx = np.flatnonzero(local_day == day)
-        name = f"heart_rate-{dt.date.fromordinal(719_163 + day)}.json"
-        records = (
-            {"dateTime": _utc(t), "value": {"bpm": int(b), "confidence": 2}}
-            for t, b in zip(hr.t[idx].tolist(), hr.bpm[idx].tolist(), strict=True)
-        )
-        yield name, jackson(records)
+    cuts = np.flatnonzero(np.diff(local_day)) + 1  # readings are ascending, so are local days
+    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(local_day)], strict=True):
+        if hi > lo:
+            name = f"heart_rate-{dt.date.fromordinal(719_163 + int(local_day[lo]))}.json"
+            yield name, heart_rate_file(hr.t[lo:hi], hr.bpm[lo:hi])
 
 
 def _chunk_start(world: World, day: dt.date) -> dt.date:

@@ -62,25 +62,44 @@ SKIPPED: list[tuple[re.Pattern[str], str]] = [
         "Google's CSV re-export of the same data; fitvault reads Global Export Data and the "
         "category folders instead (spec B8: ingest one tree)",
     ),
-    (
-        re.compile(r"(^|/)(calories|altitude|lightly_active_minutes|moderately_active_minutes|"
-                   r"very_active_minutes|sedentary_minutes|time_in_heart_rate_zones|height|"
-                   r"demographic_vo2_max|run_vo2_max|exercise|swim_lengths_data|badge|"
-                   r"food_logs)-[\d-]+\.json$"),
-        "known Global Export Data family, not imported yet",
-    ),
+    (re.compile(r"(^|/)calories-[\d-]+\.json$"),
+     "per-minute total energy (basal + active together): the catalog has no per-minute total "
+     "table, and a daily sum from ~30-day chunks would cut days at chunk edges"),
+    (re.compile(r"(^|/)altitude-[\d-]+\.json$"),
+     "per-minute elevation gain in an unverified unit (no real sample): not imported"),
+    (re.compile(r"(^|/)(lightly|moderately|very)_active_minutes-[\d-]+\.json$"),
+     "daily totals per level; the active-minutes table holds the API's intervals, and a day "
+     "total beside them would count the same minutes twice"),
+    (re.compile(r"(^|/)sedentary_minutes-[\d-]+\.json$"),
+     "daily sedentary total: no table (sedentary-period holds periods, not totals)"),
+    (re.compile(r"(^|/)time_in_heart_rate_zones-[\d-]+\.json$"),
+     "daily minutes per zone: the time-in-heart-rate-zone table holds intervals, not totals"),
+    (re.compile(r"(^|/)run_vo2_max-[\d-]+\.json$"),
+     "no real sample to check its time convention: not imported"),
+    (re.compile(r"(^|/)swim_lengths_data-[\d-]+\.json$"),
+     "per-length records whose times' zone is unverified (no paired UTC file): not imported"),
+    (re.compile(r"(^|/)(badge|food_logs)[-\d]*\.json$"),
+     "badges and food logs: not health measurements fitvault keeps"),
     (re.compile(r"(^|/)[A-Za-z]+_merged\.csv$"),
-     "Fitabase / Kaggle research CSV (spec B10), not a Fitbit export file: not imported yet"),
+     "Fitabase / Kaggle research CSV (spec B10), not a Fitbit export file: not imported"),
     (re.compile(r"(^|/)estimated_oxygen_variation-[\d-]+\.csv$"),
      "infrared/red ratio, not SpO2 %: no table"),
     (re.compile(r"^(Your Profile|Personal & Account)/Profile\.csv$"),
      "profile: read for the time zone"),
-    (
-        re.compile(r"^(Heart Rate Variability/(Heart Rate Variability Histogram|Respiratory "
-                   r"Rate Summary)|Temperature/|Sleep Score/|Stress Score/|Biometrics/|"
-                   r"Sleep/[^/]*\.csv$|Daily Readiness/|Snore and Noise Detect/)"),
-        "known category file, not imported yet",
-    ),
+    (re.compile(r"^Heart Rate Variability/Heart Rate Variability Histogram"),
+     "RR-interval histogram: no table"),
+    (re.compile(r"^Temperature/Computed Temperature"),
+     "nightly temperature relative to a personal baseline whose absolute value the file does "
+     "not give: no table it maps onto exactly"),
+    (re.compile(r"^Temperature/(Device|Wrist) Temperature"),
+     "per-minute sensor / wrist readings: no table (skin temperature is a nightly derivation)"),
+    (re.compile(r"^Sleep Score/|(^|/)sleep_score\.csv$"), "sleep score: no table"),
+    (re.compile(r"^Stress Score/"), "stress score: no table"),
+    (re.compile(r"^Daily Readiness/"), "daily readiness score: no table"),
+    (re.compile(r"^Snore and Noise Detect/"), "snore and noise: no table"),
+    (re.compile(r"^Sleep/[^/]*\.csv$"), "sleep profile (monthly Premium summary): no table"),
+    (re.compile(r"^Biometrics/"),
+     "glucose: only empty placeholders seen (no sample of a filled file), not imported"),
 ]  # fmt: skip
 
 
@@ -127,6 +146,6 @@ def parse(fam: Family, body: bytes, ctx: Context) -> Parsed:
     return Parsed(tables, (lo, hi + step))
 
 
-from fitvault.normalise.takeout import category_csv, global_export  # noqa: E402, F401
+from fitvault.normalise.takeout import category_csv, exercise, global_export  # noqa: E402, F401
 
 __all__ = ["FAMILIES", "SOURCE", "Context", "Family", "Parsed", "classify", "parse"]

@@ -146,3 +146,35 @@ def active_zone_minutes(body: bytes, ctx: Context) -> dict[str, pa.Table]:
             "heart_rate_zone": [field(r, "heart_zone_id") for r in rows],
             "source": [SOURCE] * len(rows)}  # fmt: skip
     return {spec.name: table(spec, cols)}
+
+
+_STAGES = ("full", "deep", "light", "rem")
+
+
+# timestamp,full_sleep_breathing_rate,full_sleep_standard_deviation,full_sleep_signal_to_noise,
+#   deep_sleep_…,light_sleep_…,rem_sleep_… (the same three for each stage)
+# 2026-04-06T09:18:00,17.4,1.7,9.075,17.4,1.7,9.075,16.6,1.9,10.648,-1.0,0.0,1.997
+#   <- local (the night's end); -1.0 = no estimate for that stage: the stage's values are null
+@family(
+    "respiratory_rate_summary",
+    r"^Heart Rate Variability/Respiratory Rate Summary - [^/]*\.csv$",
+    "respiratory-rate-sleep-summary",
+    "local",
+)
+def respiratory_rate_summary(body: bytes, ctx: Context) -> dict[str, pa.Table]:
+    rows = csv_rows(body)
+    times, offs, days = local_rows(rows, "timestamp", ctx, iso_local)
+    cols: dict[str, Any] = {"time": times, "utc_offset_s": offs, "local_date": days,
+                            "source": [SOURCE] * len(rows)}  # fmt: skip
+    for stage in _STAGES:
+        rate = _numbers(rows, f"{stage}_sleep_breathing_rate")
+        missing = [r is None or r < 0 for r in rate]
+        for ours, theirs in (("breaths_per_minute", "breathing_rate"),
+                             ("std_dev", "standard_deviation"),
+                             ("signal_to_noise", "signal_to_noise")):  # fmt: skip
+            values = _numbers(rows, f"{stage}_sleep_{theirs}")
+            cols[f"{stage}_{ours}"] = [
+                None if m else v for m, v in zip(missing, values, strict=True)
+            ]
+    spec = _spec("respiratory-rate-sleep-summary")
+    return {spec.name: table(spec, cols)}

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from fitvault import catalog
 from fitvault._errors import DataError
 from fitvault.normalise.columns import TS, table
-from fitvault.normalise.takeout import family
+from fitvault.normalise.takeout import family, fast_hr
 from fitvault.normalise.takeout._common import (
     BOM,
     SOURCE,
@@ -89,8 +89,8 @@ def _ints(records: list[Any], what: str) -> list[int]:
         raise DataError(f"{what}: value is not a number: {exc}") from exc
 
 
-def _source_column(n: int) -> dict[str, list[str]]:
-    return {"source": [SOURCE] * n}
+def _source_column(n: int) -> dict[str, pa.Array]:
+    return {"source": pa.repeat(pa.scalar(SOURCE), n)}
 
 
 # [{
@@ -102,6 +102,18 @@ def _source_column(n: int) -> dict[str, list[str]]:
 # },{
 @family("heart_rate", r"(^|/)heart_rate-\d{4}-\d{2}-\d{2}\.json$", "heart-rate", "UTC")
 def heart_rate(body: bytes, ctx: Context) -> dict[str, pa.Table]:
+    fast = fast_hr.heart_rate(body)
+    if fast is None:
+        return heart_rate_general(body, ctx)
+    seconds, bpm = fast
+    cols = {**fast_hr.columns(seconds, ctx.tz), "bpm": pa.array(bpm.astype("int16")),
+            **_source_column(len(bpm))}  # fmt: skip
+    spec = catalog.HEART_RATE_TABLE
+    return {spec.name: table(spec, cols)}
+
+
+def heart_rate_general(body: bytes, ctx: Context) -> dict[str, pa.Table]:
+    """Any JSON spelling of the heart-rate records (compact, other key order, PMData's)."""
     records = _typed(_HR_DECODER, body, "heart rate")
     bpm = [r.value.bpm for r in records]
     spec = catalog.HEART_RATE_TABLE
@@ -291,3 +303,59 @@ def _sleep_rows(
         stages["stage"].append(_STAGE.get(level, level.upper()))
         stages["source"].append(SOURCE)
         at += dt.timedelta(seconds=seconds)
+
+
+def _local_midnights(days: list[dt.date], ctx: Context) -> dict[str, Any]:
+    """A civil date's start in the person's zone: instants, offsets and the dates."""
+    tz = ctx.tz
+    resolved = [resolve(dt.datetime.combine(d, dt.time()), tz) for d in days]
+    return {"time": pa.array([r[0] for r in resolved], TS),
+            "utc_offset_s": [r[1] for r in resolved], "local_date": days}  # fmt: skip
+
+
+def _mdy_date(value: Any) -> dt.date:
+    return parse_local(str(value), ("%m/%d/%y %H:%M:%S", "%m/%d/%y")).date()
+
+
+# [{
+#   "dateTime" : "03/19/26 00:00:00",      <- the day it was set (local): its local midnight
+#   "value" : "1524"                       <- millimetres
+# }]
+@family("height", r"(^|/)height-\d{4}-\d{2}-\d{2}\.json$", "height", "date")
+def height(body: bytes, ctx: Context) -> dict[str, pa.Table]:
+    records = _typed(_MINUTE_DECODER, body, "height")
+    days = [_mdy_date(r.dateTime) for r in records]
+    spec = catalog.table_of(catalog.get("height"))
+    cols = {**_local_midnights(days, ctx), "height_mm": _ints(records, "height"),
+            **_source_column(len(days))}  # fmt: skip
+    return {spec.name: table(spec, cols)}
+
+
+# [{
+#   "dateTime" : "04/06/26 00:00:00",
+#   "value" : {
+#     "demographicVO2Max" : 39.746460000000006,
+#     "demographicVO2MaxError" : 3.0000000000000004,
+#     "filteredDemographicVO2Max" : 39.746460000000006,   <- the smoothed value the app shows
+#     "filteredDemographicVO2MaxError" : 3.0000000000000004
+#   }
+# },{
+@family(
+    "demographic_vo2_max",
+    r"(^|/)demographic_vo2_max-\d{4}-\d{2}-\d{2}\.json$",
+    "daily-vo2-max",
+    "date",
+)
+def demographic_vo2_max(body: bytes, ctx: Context) -> dict[str, pa.Table]:
+    """An estimate from resting heart rate and the profile (``estimated``), one per day."""
+    days, vo2 = [], []
+    for r in json_array(body):
+        value = field(r, "value")
+        if not isinstance(value, dict):
+            raise DataError(f"VO2 max record without an object value: {str(r)[:80]}")
+        days.append(_mdy_date(field(r, "dateTime")))
+        vo2.append(number(value.get("filteredDemographicVO2Max", value.get("demographicVO2Max"))))
+    spec = catalog.table_of(catalog.get("daily-vo2-max"))
+    cols = {"date": days, "vo2_max": vo2, "estimated": [True] * len(days),
+            **_source_column(len(days))}  # fmt: skip
+    return {spec.name: table(spec, cols)}

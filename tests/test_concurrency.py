@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fitvault._errors import VaultLocked
 from fitvault._lock import SYNC_LOCK
 from fitvault.auth import TokenStore
 from fitvault.simulator.app import create_app
@@ -61,26 +62,30 @@ def wait_for_lock(directory: Path, pid: int, proc: subprocess.Popen[bytes]) -> N
 def test_a_second_sync_is_refused_and_the_vault_equals_one_sync(
     tmp_path: Path, served: tuple[str, TokenCalls]
 ) -> None:
-    """While one `fitvault sync` runs, a second exits 7 naming it and what to do; the first
-    completes and the tables equal a lone sync's; the lock is gone once it exits."""
+    """While one `fitvault sync` runs, a second exits 6 (VaultLocked) naming it and what to
+    do; the first completes and the tables equal a lone sync's; the lock is gone once it exits."""
     url, _ = served
     busy = signed_in(tmp_path / "busy", url)
     first = cli_sync(busy)
     wait_for_lock(busy.directory, first.pid, first)
-    second = subprocess.run(
-        [sys.executable, "-m", "fitvault", "sync", "--types", CLASSIC],
-        env={**os.environ, "FITVAULT_HOME": str(busy.directory)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert first.poll() is None, "the first sync ended before the second started"
-    assert second.returncode == 7, second.stderr
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "fitvault", "sync", "--types", CLASSIC],
+            env={**os.environ, "FITVAULT_HOME": str(busy.directory)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        overlapped = first.poll() is None
+    finally:  # never leave the first running, whatever failed
+        finished = first.wait(120)
+    assert overlapped, "the first sync ended before the second started"
+    assert second.returncode == VaultLocked.exit_code, second.stderr
     message = second.stderr + second.stdout
     assert "already running" in message
     assert str(first.pid) in message
     assert "Traceback" not in message
-    assert first.wait(120) == 0, (busy.directory / "sync.log").read_text()
+    assert finished == 0, (busy.directory / "sync.log").read_text()
 
     lone = signed_in(tmp_path / "lone", url)
     assert cli_sync(lone).wait(120) == 0

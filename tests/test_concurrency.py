@@ -21,6 +21,7 @@ from fitvault.auth import TokenStore
 from fitvault.simulator.app import create_app
 from fitvault.simulator.server import serve_in_thread
 from fitvault.simulator.world import World
+from fitvault.store import VAULT_FILE, Store
 from tests.test_kill import CLASSIC, cli_sync, signed_in, unhurried
 from tests.test_sync import table_rows
 
@@ -142,3 +143,41 @@ def test_two_processes_refreshing_one_token_spend_one_refresh_and_stay_signed_in
     report = vault.sync(types=["sleep"])  # signed in: the API accepts the saved token
     assert report is not None
     assert calls.count - before == 1  # and needed no further refresh
+
+
+HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_notebook_holding_its_own_connection_is_named_and_then_let_through(
+    tmp_path: Path,
+) -> None:
+    """A notebook that keeps a DuckDB connection of its own open (not through fitvault) makes
+    a writer wait, then fail with VaultLocked naming that process and `con.close()`; once it
+    lets go, the writer gets in and the file is intact."""
+    directory = tmp_path / "vault"
+    with Store(directory) as store:
+        store.set_meta("probe", 1)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(directory / VAULT_FILE)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(VaultLocked) as info:
+            Store(directory, wait=1.0)
+    finally:
+        holder.kill()
+        holder.communicate(timeout=10)  # and closes its pipe
+    message = str(info.value)
+    assert f"process {holder.pid}" in message
+    assert "notebook" in message
+    assert "con.close()" in message
+    with Store(directory) as store:
+        assert store.get_meta("probe") == 1

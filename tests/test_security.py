@@ -174,13 +174,17 @@ def test_an_existing_open_vault_is_tightened_to_0700_and_0600(tmp_path: Path) ->
 def test_token_writes_reach_the_disk_before_they_replace_the_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """secure_write fsyncs the temp file, then renames it over the target (no torn token.json
-    after a power cut); the temp file is 0600 from its creation."""
+    """secure_write fsyncs the temp file, renames it over the target, then fsyncs the directory
+    (after a power cut token.json is the old or the new one, whole); the temp file is 0600
+    from its creation."""
     calls: list[tuple[str, Any]] = []
     real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd: int) -> None:
-        calls.append(("fsync", mode(Path(f"/proc/self/fd/{fd}"))))
+        st = os.fstat(fd)
+        calls.append(
+            ("fsync", "directory" if stat.S_ISDIR(st.st_mode) else stat.S_IMODE(st.st_mode))
+        )
         real_fsync(fd)
 
     def replace(src: str, dst: str) -> None:
@@ -190,7 +194,7 @@ def test_token_writes_reach_the_disk_before_they_replace_the_old_file(
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
     auth.secure_write(tmp_path / "token.json", b"{}")
-    assert calls == [("fsync", 0o600), ("replace", "token.json")]
+    assert calls == [("fsync", 0o600), ("replace", "token.json"), ("fsync", "directory")]
 
 
 # --- the loopback receiver ----------------------------------------------------------------

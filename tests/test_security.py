@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +21,10 @@ import pytest
 from fitvault import auth, catalog
 from fitvault._errors import AuthError, AuthFlowError
 from fitvault.auth import Account, LoopbackReceiver, TokenManager, TokenStore, authorize
+from fitvault.demo import press_allow
+from fitvault.simulator.app import create_app
+from fitvault.simulator.server import serve_in_thread
+from fitvault.simulator.world import World
 from fitvault.store import VAULT_FILE, Store
 from fitvault.vault import Vault, parse_types
 from tests.conftest import SERVER, FakeClock, browser_via, sync
@@ -272,3 +279,36 @@ def test_a_refresh_after_a_401_refreshes_even_if_the_file_looks_fresh(
     after = asyncio.run(tokens.refresh())
     assert after != before["access_token"]
     assert [f["grant_type"] for f in recorder.token_forms] == ["refresh_token"]
+
+
+@pytest.mark.slow
+def test_the_cli_shows_no_token_while_a_sync_refreshes(tmp_path: Path) -> None:
+    """`fitvault sync` (piped progress and summary) and `fitvault status`, run as a user runs
+    them over real sockets with an expired token, print neither the old nor the new tokens."""
+    world = World.default(days=3, now=dt.datetime.now(dt.UTC))
+    v = Vault(tmp_path / "vault")
+    with serve_in_thread(create_app(world, quota_per_minute=None).app) as url:
+        v.authorize(server=url, open_url=press_allow, types=TYPES)
+        store = TokenStore(v.directory)
+        first = store.load()
+        assert first is not None
+        store.save(first | {"expires_at": 0})
+        env = os.environ | {"FITVAULT_HOME": str(v.directory)}
+        runs = [
+            subprocess.run(
+                [sys.executable, "-m", "fitvault", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for args in (["sync", "--types", ",".join(TYPES)], ["status"])
+        ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    refreshed = store.load()
+    assert refreshed is not None
+    assert refreshed["access_token"] != first["access_token"]
+    shown = "".join(r.stdout + r.stderr for r in runs)
+    assert "heart-rate" in shown  # the summary really was printed
+    for secret in (first["access_token"], first["refresh_token"], refreshed["access_token"]):
+        assert secret not in shown

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -19,7 +20,8 @@ import httpx2
 import pytest
 
 from fitvault import auth, catalog
-from fitvault._errors import AuthError, AuthFlowError
+from fitvault._errors import AuthError, AuthFlowError, VaultError
+from fitvault._lock import SYNC_LOCK
 from fitvault.auth import Account, LoopbackReceiver, TokenManager, TokenStore, authorize
 from fitvault.demo import press_allow
 from fitvault.simulator.app import create_app
@@ -312,3 +314,14 @@ def test_the_cli_shows_no_token_while_a_sync_refreshes(tmp_path: Path) -> None:
     assert "heart-rate" in shown  # the summary really was printed
     for secret in (first["access_token"], first["refresh_token"], refreshed["access_token"]):
         assert secret not in shown
+
+
+def test_a_lock_file_that_cannot_be_made_is_a_vault_error_not_a_traceback(
+    vault: Vault, transport: httpx2.ASGITransport
+) -> None:
+    """When the sync's lock file cannot be created (here a directory stands in its place; a
+    read-only vault does the same for non-root users) the sync raises VaultError (exit 6)
+    naming the file, not an OSError."""
+    (vault.directory / SYNC_LOCK).mkdir()
+    with pytest.raises(VaultError, match=re.escape(SYNC_LOCK)):
+        sync(vault, transport, types=TYPES)

@@ -14,15 +14,21 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from fitvault._errors import VaultLocked
+from fitvault._errors import VaultError, VaultLocked
 
 SYNC_LOCK = ".sync.lock"
 TOKEN_LOCK = ".token.lock"  # noqa: S105 (a file name)
 
 
 def _open(path: Path) -> int:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise VaultError(
+            f"Cannot create {path} ({exc.strerror or exc}); the vault directory must be "
+            "writable: fix its permissions or pick another --vault."
+        ) from None
 
 
 def _try_lock(fd: int) -> bool:

@@ -20,8 +20,8 @@ import httpx2
 import pytest
 
 from fitvault import auth, catalog
-from fitvault._errors import AuthError, AuthFlowError, VaultError
-from fitvault._lock import SYNC_LOCK
+from fitvault._errors import AuthError, AuthFlowError, VaultError, VaultLocked
+from fitvault._lock import SYNC_LOCK, token_lock
 from fitvault.auth import Account, LoopbackReceiver, TokenManager, TokenStore, authorize
 from fitvault.demo import press_allow
 from fitvault.simulator.app import create_app
@@ -325,3 +325,40 @@ def test_a_lock_file_that_cannot_be_made_is_a_vault_error_not_a_traceback(
     (vault.directory / SYNC_LOCK).mkdir()
     with pytest.raises(VaultError, match=re.escape(SYNC_LOCK)):
         sync(vault, transport, types=TYPES)
+
+
+def test_a_refresh_waits_for_a_stuck_holder_only_so_long(tmp_path: Path) -> None:
+    """While another process holds the token lock (a refresh stopped with Ctrl-Z), a refresh
+    waits, then gives up with VaultLocked naming that process, and the lock is free again for
+    the next one once the holder lets go."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+
+        async def take() -> None:
+            async with token_lock(tmp_path, wait=0.5):
+                pass
+
+        with pytest.raises(VaultLocked, match=f"process {holder.pid}"):
+            asyncio.run(take())
+    finally:
+        holder.kill()
+        holder.communicate(timeout=10)
+    asyncio.run(take())  # the kernel dropped the killed holder's lock
+
+
+LOCK_HOLDER = """
+import asyncio, sys, time
+from pathlib import Path
+from fitvault._lock import token_lock
+
+async def hold():
+    async with token_lock(Path(sys.argv[1])):
+        print("held", flush=True)
+        time.sleep(600)
+
+asyncio.run(hold())
+"""

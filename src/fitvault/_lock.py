@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from fitvault._errors import VaultError, VaultLocked
 
 SYNC_LOCK = ".sync.lock"
 TOKEN_LOCK = ".token.lock"  # noqa: S105 (a file name)
+TOKEN_WAIT_S = 120.0  # two of the token endpoint's 60 s timeouts
 
 
 def _open(path: Path) -> int:
@@ -76,15 +78,26 @@ def sync_lock(directory: Path) -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def token_lock(directory: Path, poll: float = 0.05) -> AsyncIterator[None]:
+async def token_lock(
+    directory: Path, poll: float = 0.05, wait: float = TOKEN_WAIT_S
+) -> AsyncIterator[None]:
     """Hold the vault's token lock, waiting for it without blocking the event loop.
 
-    A refresh holds it for one round trip to the token endpoint (httpx's timeout bounds it).
+    A refresh holds it for one round trip to the token endpoint (httpx's timeout bounds it);
+    ``wait`` only ends the wait for a holder that is stopped (Ctrl-Z) or hung.
     """
     fd = _open(Path(directory) / TOKEN_LOCK)
     try:
+        deadline = time.monotonic() + wait
         while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise VaultLocked(
+                    f"Another process{_holder(fd)} has been refreshing the sign-in of "
+                    f"{directory} for {wait:.0f} s; end it (or let it go on), then run the "
+                    "command again."
+                )
             await asyncio.sleep(poll)
+        _claim(fd)
         yield
     finally:
         os.close(fd)

@@ -21,6 +21,7 @@ from matplotlib.patches import Polygon
 
 from fitvault import plots
 from fitvault._errors import ConfigError
+from fitvault.frames import DATE
 
 TZ = "America/New_York"
 GAP_START, GAP_END = (
@@ -39,7 +40,7 @@ def hr_frame(time: pd.DatetimeIndex, seed: int = 1) -> pd.DataFrame:
         {
             "time": time,
             "local_time": local,
-            "local_date": local.normalize(),
+            "local_date": pd.Series(local.date, dtype=DATE),
             "bpm": bpm.round().astype("int16"),
             "utc_offset_s": (local - time.tz_convert("UTC").tz_localize(None))
             .total_seconds()
@@ -63,7 +64,7 @@ def rhr() -> pd.DataFrame:
     rng = np.random.default_rng(2)
     return pd.DataFrame(
         {
-            "date": pd.date_range("2026-10-22", periods=30, freq="D", unit="us"),
+            "date": pd.Series(pd.date_range("2026-10-22", periods=30).date, dtype=DATE),
             "bpm": rng.integers(52, 61, 30).astype("int16"),
             "calculation_method": pd.Series(["fitbit"] * 30, dtype="str"),
             "source": pd.Series(["google-v4"] * 30, dtype="str"),
@@ -93,7 +94,7 @@ def sleep() -> pd.DataFrame:
 
     df = pd.DataFrame(
         {
-            "date": dates,
+            "date": pd.Series(dates.date, dtype=DATE),
             "start": start,
             "end": start + pd.to_timedelta(in_bed, "min"),
             "minutes_in_bed": in_bed.astype("int64"),
@@ -130,7 +131,7 @@ def test_hr_day_line_breaks_at_gap(hr: pd.DataFrame) -> None:
     fig = plots.heart_rate_day(hr, dt.date(2026, 11, 19))
     (raw,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "reading"]
     x, y = np.asarray(raw.get_xdata()), np.asarray(raw.get_ydata(), dtype=float)
-    day = hr[hr["local_date"] == pd.Timestamp("2026-11-19")]
+    day = hr[hr["local_date"] == dt.date(2026, 11, 19)]
     assert np.isnan(y).sum() == 1
     np.testing.assert_array_equal(y[~np.isnan(y)], day["bpm"].to_numpy())
     gap_x = x[np.isnan(y)][0]
@@ -142,7 +143,7 @@ def test_hr_day_line_breaks_at_gap(hr: pd.DataFrame) -> None:
 def test_hr_day_rolling_mean_is_five_minutes(hr: pd.DataFrame) -> None:
     """The smooth line is pandas' 5-minute time-window mean of that day's readings."""
     fig = plots.heart_rate_day(hr, dt.date(2026, 11, 18))
-    day = hr[hr["local_date"] == pd.Timestamp("2026-11-18")]
+    day = hr[hr["local_date"] == dt.date(2026, 11, 18)]
     expected = day.set_index("time")["bpm"].astype(float).rolling("5min").mean().to_numpy()
     np.testing.assert_allclose(labelled(fig, "5-min mean"), expected)
 
@@ -390,6 +391,29 @@ def test_registry_names_and_frames(
         fig = spec.make(frames[spec.needs], *args)
         assert isinstance(fig, Figure)
         assert fig.axes[0].get_title()
+
+
+def test_hand_made_frames_with_datetime64_midnights_draw_the_same(
+    hr: pd.DataFrame, rhr: pd.DataFrame, sleep: pd.DataFrame
+) -> None:
+    """Frames built by hand with datetime64 midnights as dates (what the vault gave before
+    dates became dates) draw the same lines and bars as the vault's datetime.date columns."""
+    old = {
+        "heart_rate": hr.assign(local_date=pd.to_datetime(hr["local_date"])),
+        "resting_heart_rate": rhr.assign(date=pd.to_datetime(rhr["date"])),
+        "sleep": sleep.assign(date=pd.to_datetime(sleep["date"])),
+    }
+    new = {"heart_rate": hr, "resting_heart_rate": rhr, "sleep": sleep}
+    assert old["heart_rate"]["local_date"].dtype.kind == "M"
+    for name, spec in plots.PLOTS.items():
+        args = (dt.date(2026, 11, 19),) if name == "hr-day" else ()
+        a, b = spec.make(old[spec.needs], *args).axes[0], spec.make(new[spec.needs], *args).axes[0]
+        assert a.get_title() == b.get_title()
+        assert a.get_xlim() == b.get_xlim()
+        for la, lb in zip(a.get_lines(), b.get_lines(), strict=True):
+            np.testing.assert_array_equal(np.asarray(la.get_xydata()), np.asarray(lb.get_xydata()))
+        for pa, pb in zip(a.patches, b.patches, strict=True):
+            assert pa.get_extents().bounds == pb.get_extents().bounds  # display coordinates
 
 
 def test_save_writes_png_and_svg_atomically(sleep: pd.DataFrame, tmp_path: Path) -> None:

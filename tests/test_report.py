@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import math
 import re
-import shutil
-import subprocess
-import tempfile
-import urllib.request
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
@@ -26,6 +22,7 @@ from fitvault.report import fast, svg
 from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.vault import Vault
+from tests.chromium import CHROMIUM, DevTools, drag, launch, open_page, plot_xy, view
 from tests.conftest import NOW, FakeClock, sign_in, sync
 
 # Everything the report draws, minus types it does not read: a few days keep the sync short.
@@ -158,10 +155,16 @@ def test_exercise_table_and_data_section(html: str) -> None:
 
 
 def test_nothing_is_fetched_from_anywhere(html: str) -> None:
-    """No URL, script, stylesheet link, font or image source: the file stands alone, and its
-    Content-Security-Policy forbids fetching anything."""
+    """No URL, script source, stylesheet link, font or image source: the file stands alone;
+    its Content-Security-Policy forbids fetching anything and admits only the one inline
+    script, by its SHA-256."""
     assert not re.search(r"https?://", html)
-    assert "<script" not in html
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+    assert len(scripts) == 1
+    attrs, body = scripts[0]
+    assert attrs == ""
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in html
     assert "<link" not in html
     assert "url(" not in html
     assert "@import" not in html
@@ -312,76 +315,14 @@ def test_viridis_runs_dark_to_bright() -> None:
 
 # --- in a real browser --------------------------------------------------------------------------
 
-CHROMIUM = next(
-    (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p),
-    None,
-)
-
-
-class DevTools:
-    """A minimal Chrome DevTools Protocol client: commands by id, events collected."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.next_id = 0
-        self.events: list[dict[str, Any]] = []
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv(timeout=30))
-            if msg.get("id") == self.next_id:
-                assert "error" not in msg, msg
-                return msg.get("result", {})  # type: ignore[no-any-return]
-            self.events.append(msg)
-
-    def wait_for(self, method: str) -> None:
-        while not any(e.get("method") == method for e in self.events):
-            self.events.append(json.loads(self.ws.recv(timeout=30)))
-
 
 @pytest.fixture
 def browser() -> Iterator[DevTools]:
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (CI installs it: apt-get install chromium)")
     pytest.importorskip("websockets")
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.Popen(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-extensions",
-                f"--user-data-dir={profile}",
-                "--remote-debugging-port=0",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            port_file = Path(profile) / "DevToolsActivePort"
-            for _ in range(300):
-                if port_file.exists() and port_file.read_text().count("\n") >= 1:
-                    break
-                proc.wait(timeout=0.05) if proc.poll() is not None else None
-                subprocess.run(["sleep", "0.05"], check=True)
-            port = int(port_file.read_text().split()[0])
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as answer:
-                pages = [t for t in json.load(answer) if t["type"] == "page"]
-            from websockets.sync.client import connect
-
-            with connect(pages[0]["webSocketDebuggerUrl"], max_size=None) as ws:
-                yield DevTools(ws)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with launch() as devtools:
+        yield devtools
 
 
 def png_colours(data: bytes) -> int:
@@ -404,17 +345,7 @@ def test_opens_in_chromium_offline_clean_and_fits_a_phone(
     scroll, a non-blank screenshot; dark mode changes the background."""
     path = tmp_path / "report.html"
     path.write_text(html, encoding="utf-8")
-    for domain in ("Page", "Runtime", "Log", "Network"):
-        browser.call(f"{domain}.enable")
-    browser.call(
-        "Emulation.setDeviceMetricsOverride",
-        width=390,
-        height=844,
-        deviceScaleFactor=1,
-        mobile=True,
-    )
-    browser.call("Page.navigate", url=path.as_uri())
-    browser.wait_for("Page.loadEventFired")
+    open_page(browser, path, 390, 844)
     width = browser.call(
         "Runtime.evaluate", expression="document.documentElement.scrollWidth", returnByValue=True
     )["result"]["value"]
@@ -433,24 +364,128 @@ def test_opens_in_chromium_offline_clean_and_fits_a_phone(
         expression="getComputedStyle(document.body).backgroundColor",
         returnByValue=True,
     )["result"]["value"]
-    errors = [
-        e
-        for e in browser.events
-        if e.get("method") == "Runtime.exceptionThrown"
-        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
-        or (
-            e.get("method") == "Runtime.consoleAPICalled"
-            and e["params"]["type"] in ("error", "warning")
-        )
-    ]
-    requests = [
-        e["params"]["request"]["url"]
-        for e in browser.events
-        if e.get("method") == "Network.requestWillBeSent"
-        and e["params"]["request"]["url"] != path.as_uri()
-    ]
+    errors = browser.errors()
+    requests = browser.requests(besides=path.as_uri())
     assert errors == []
     assert requests == []
     assert width <= 390
     assert png_colours(shot) > 50
     assert light != dark
+
+
+# --- interaction: zoom and hover with scripts on, static SVG with scripts off -----------------
+
+
+DAY_CHART = "svg.zoom[data-zoom=clock]"  # the chosen day's heart rate, 00:00–24:00
+DATE_CHART = "svg.zoom[data-zoom=date]"
+
+
+@pytest.mark.slow
+def test_charts_zoom_and_hover_in_chromium(html: str, tmp_path: Path, browser: DevTools) -> None:
+    """With scripts on: dragging across the day's heart rate zooms its x axis to the dragged
+    hours (ticks follow), hovering shows the nearest 5-minute mean with its local time,
+    Ctrl + wheel zooms further, double-click resets; a date chart zooms too; no console errors
+    and no network requests."""
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    open_page(browser, path, 1000, 800)
+    browser.js(
+        f"document.querySelector({json.dumps(DAY_CHART)}).scrollIntoView({{block: 'center'}})"
+    )
+    assert view(browser, DAY_CHART) is None
+    drag(browser, plot_xy(browser, DAY_CHART, 0.25), plot_xy(browser, DAY_CHART, 0.5))
+    a, b = view(browser, DAY_CHART) or [0.0, 0.0]
+    assert a == pytest.approx(6, abs=0.2)
+    assert b == pytest.approx(12, abs=0.2)
+    ticks = browser.js(
+        f"[...document.querySelectorAll({json.dumps(DAY_CHART + ' g.xt text')})]"
+        ".map(t => t.textContent)"
+    )
+    assert ticks[0] >= "06:00"
+    assert ticks[-1] <= "12:00"
+    assert len(ticks) >= 4
+
+    browser.mouse("mouseMoved", *plot_xy(browser, DAY_CHART, 0.4))
+    tip = browser.js("(() => { const t = document.querySelector('.tip');"
+                     " return t && !t.hidden ? t.textContent : null; })()")  # fmt: skip
+    assert tip is not None
+    match = re.fullmatch(r"(\d\d):(\d\d): mean \d+, range \d+–\d+ bpm", tip)
+    assert match, tip
+    assert 6 <= int(match[1]) < 12
+
+    browser.mouse(
+        "mouseWheel", *plot_xy(browser, DAY_CHART, 0.5), deltaX=0, deltaY=-300, modifiers=2
+    )  # fmt: skip  (2 = Ctrl)
+    c, d = view(browser, DAY_CHART) or [0.0, 0.0]
+    assert a <= c < d <= b
+    assert d - c < b - a
+
+    centre = plot_xy(browser, DAY_CHART, 0.5)
+    for kind in ("mousePressed", "mouseReleased"):
+        browser.mouse(kind, *centre, button="left", clickCount=2)
+    assert view(browser, DAY_CHART) == [0.0, 24.0]
+
+    browser.js(
+        f"document.querySelector({json.dumps(DATE_CHART)}).scrollIntoView({{block: 'center'}})"
+    )
+    full = [float(v) for v in browser.js(
+        f"document.querySelector({json.dumps(DATE_CHART)}).dataset.x").split()]  # fmt: skip
+    drag(browser, plot_xy(browser, DATE_CHART, 0.2), plot_xy(browser, DATE_CHART, 0.8))
+    e, f = view(browser, DATE_CHART) or [0.0, 0.0]
+    assert full[0] <= e < f <= full[1]
+    assert f - e < full[1] - full[0]
+    assert browser.errors() == []
+    assert browser.requests(besides=path.as_uri()) == []
+
+
+@pytest.mark.slow
+def test_with_scripts_off_the_charts_are_static_svg_with_hover_titles(
+    html: str, tmp_path: Path, browser: DevTools
+) -> None:
+    """With JavaScript disabled the page is the static report: every chart drawn, marks keep
+    their <title> hover text, no tooltip element, no zoom state, a non-blank screenshot."""
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    open_page(browser, path, 1000, 800, scripts=False)
+    assert browser.js("document.querySelectorAll('svg.zoom').length") >= 10
+    assert browser.js("document.querySelectorAll('svg.zoom g.zg title').length") > 100
+    assert browser.js("document.querySelector('.tip')") is None
+    assert browser.js("document.querySelectorAll('svg[data-view]').length") == 0
+    assert browser.js("document.querySelector('header').textContent.includes('drag')") is False
+    shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
+    assert png_colours(shot) > 50
+    assert browser.errors() == []
+
+
+@pytest.mark.slow
+def test_a_long_daily_line_hovers_and_zooms_by_date(tmp_path: Path, browser: DevTools) -> None:
+    """A 500-day trend is a line without a dot per day: hovering its middle shows that day's
+    date and value (from the line's data attributes), and zooming to about 50 days relabels
+    the axis with days instead of months."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import charts
+    from fitvault.report.page import page
+
+    days = pd.date_range("2025-01-01", periods=500, freq="D")
+    s = pd.Series(np.arange(500) % 40 + 50.0, index=days)
+    body = charts.trend_chart("Resting heart rate", "bpm", s, "c-hr")
+    assert "<circle" not in body
+    assert "data-tip=" in body
+    path = tmp_path / "long.html"
+    path.write_text(page("t", "s", [("heart", "Heart", body)], "f"), encoding="utf-8")
+    open_page(browser, path, 1000, 800)
+    before = browser.js("[...document.querySelectorAll('g.xt text')].map(t => t.textContent)")
+    browser.mouse("mouseMoved", *plot_xy(browser, DATE_CHART, 0.5))
+    tip = browser.js("document.querySelector('.tip').textContent")
+    shown = dt.datetime.strptime(tip.split(": ")[0], "%a %d %b %Y")
+    assert abs((shown - days[250]).days) <= 3
+    assert tip.split(": ")[1] == f"{s[shown]:.0f}"
+    drag(browser, plot_xy(browser, DATE_CHART, 0.1), plot_xy(browser, DATE_CHART, 0.2))
+    a, b = view(browser, DATE_CHART) or [0.0, 0.0]
+    assert 40 <= b - a <= 60
+    after = browser.js("[...document.querySelectorAll('g.xt text')].map(t => t.textContent)")
+    assert all(re.fullmatch(r"[A-Z][a-z]{2}( \d{4})?|\d{4}", t) for t in before), before
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", t) for t in after), after
+    assert browser.errors() == []

@@ -144,7 +144,7 @@ async def _daily_rollup(transport: httpx2.ASGITransport, vault: Vault, name: str
     tokens = TokenManager(account, TokenStore(vault.directory), transport=transport)
     out: dict[Any, int] = {}
     async with ApiClient(account.api_base, tokens, transport=transport, per_minute=None) as c:
-        d0, d1 = vault.steps()["date"].min().date(), vault.steps()["date"].max().date()
+        d0, d1 = vault.steps()["date"].min(), vault.steps()["date"].max()
         start = d0
         while start <= d1:
             end = min(start + dt.timedelta(days=90), d1 + dt.timedelta(days=1))
@@ -175,7 +175,7 @@ def test_daily_steps_equal_what_the_app_shows_although_a_phone_also_counted(
     assert "HEALTH_CONNECT" in devices
     assert stored > len(vault.frame("steps"))  # the phone's overlapping minutes are set aside
     daily = vault.steps()
-    ours = {d.date(): int(s) for d, s in zip(daily["date"], daily["steps"], strict=True)}
+    ours = {d: int(s) for d, s in zip(daily["date"], daily["steps"], strict=True)}
     assert ours == asyncio.run(_daily_rollup(transport, vault, "steps"))
 
 
@@ -192,7 +192,7 @@ def test_wear_time_is_the_minutes_with_a_reading(
         for d, c in zip(days, counts, strict=True)
     }
     df = vault.wear_time()
-    got = {d.date(): int(m) for d, m in zip(df["date"], df["wear_minutes_derived"], strict=True)}
+    got = {d: int(m) for d, m in zip(df["date"], df["wear_minutes_derived"], strict=True)}
     assert got == want
     assert "wear_minutes_derived" in df.attrs["derived"]
 
@@ -217,9 +217,9 @@ def test_zone_minutes_follow_the_accounts_bounds(
             want[(day, zone)] = n
     df = vault.heart_rate_zone_minutes()
     got = {
-        (d.date(), z): int(m)
+        (d, z): int(m)
         for d, z, m in zip(df["date"], df["heart_rate_zone"], df["minutes_derived"], strict=True)
-        if d.date() in set(zones["date"])
+        if d in set(zones["date"])
     }
     assert got == want
     assert sum(want.values()) > 0

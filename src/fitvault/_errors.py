@@ -11,7 +11,8 @@
     │   ├── AccountNotLinked     Google account without a Google Health (Fitbit) profile
     │   ├── PermissionDenied     a scope is missing for this data type
     │   ├── QuotaExhausted       still rate limited after waiting as asked
-    │   └── ApiUnavailable       5xx / timeouts / connection errors after retries
+    │   ├── ApiUnavailable       5xx / timeouts / connection errors after retries
+    │   └── ApiGone              410 Gone: the API was switched off (legacy Fitbit Web API)
     ├── DataError                a response or file that cannot be parsed (names which one)
     ├── VaultError               the DuckDB vault could not be read or written
     │   └── VaultLocked          another process holds the vault open
@@ -26,6 +27,7 @@ from __future__ import annotations
 __all__ = [
     "AccountNotLinked",
     "ApiError",
+    "ApiGone",
     "ApiUnavailable",
     "AuthError",
     "AuthFlowError",
@@ -122,3 +124,7 @@ class PartialSync(FitvaultError):
     """The sync completed for some types; others were refused and are listed with why."""
 
     exit_code = 7
+
+
+class ApiGone(ApiError):
+    """The server answers 410 Gone: the API was switched off, and retrying cannot help."""

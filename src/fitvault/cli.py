@@ -64,6 +64,15 @@ TypesOpt = Annotated[
         show_default=False,
     ),
 ]
+SourceOpt = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="Which API: google-health (the Google Health API) or fitbit-legacy (the legacy "
+        "Fitbit Web API, switched off on 2026-11-02, or a server that mirrors it; its --types "
+        "are series such as heart-rate-intraday, sleep, hrv, activity-steps).",
+    ),
+]
 PortOpt = Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any free).")]
 
 
@@ -244,14 +253,30 @@ def auth(
         ),
     ] = 0,
     types: TypesOpt = None,
+    source: SourceOpt = "google-health",
+    client_id: Annotated[
+        str | None,
+        typer.Option(envvar="FITBIT_CLIENT_ID", help="fitbit-legacy: your app's client id."),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FITBIT_CLIENT_SECRET",
+            help="fitbit-legacy: your app's client secret.",
+            show_default=False,
+        ),
+    ] = None,
     vault: VaultOpt = None,
 ) -> None:
     """Sign in with OAuth 2.0 (+PKCE) on a loopback redirect; tokens stay in the vault (0600)."""
     from fitvault import auth as oauth
     from fitvault import catalog
-    from fitvault.vault import parse_types, run
+    from fitvault.vault import check_source, parse_types, run
 
     v = Vault(vault)
+    if check_source(source) == "fitbit-legacy":
+        _auth_legacy(v, server, client_id, client_secret, no_browser, redirect_port)
+        return
     requested = catalog.scopes_for(parse_types(_types(types)))
     account = oauth.account_for(requested, server=server, client_secrets=client_secrets)
     oauth.check_writable(v.directory)  # before anyone is sent to a consent page
@@ -285,6 +310,46 @@ def auth(
     out.print(f"Tokens saved in {v.directory} (mode 0600). Next: fitvault sync", highlight=False)
 
 
+def _show_sign_in(url: str) -> None:
+    from fitvault.auth import describe_wait
+
+    wait = describe_wait(SIGN_IN_TIMEOUT)
+    _note(f"Open this URL to sign in (waiting up to {wait} for the sign-in):", style="")
+    err.print(url, highlight=False)  # whole on one line, so a script can read it
+
+
+def _auth_legacy(
+    v: Vault,
+    server: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    no_browser: bool,
+    redirect_port: int,
+) -> None:
+    with _when_interrupted("sign-in cancelled; nothing was saved"):
+        granted = v.authorize(
+            source="fitbit-legacy",
+            server=server,
+            client_id=client_id,
+            client_secret=client_secret,
+            open_url=None if no_browser else _open_browser,
+            show_url=_show_sign_in,
+            timeout=SIGN_IN_TIMEOUT,
+            redirect_port=redirect_port,
+        )["scopes"]
+    out.print(
+        Text.assemble(
+            ("Signed in to the legacy Fitbit API.", "green"),
+            " Granted: ",
+            ", ".join(sorted(granted)),
+        )
+    )
+    out.print(
+        f"Tokens saved in {v.directory} (mode 0600). Next: fitvault sync --source fitbit-legacy",
+        highlight=False,
+    )
+
+
 def _open_browser(url: str) -> None:
     import webbrowser
 
@@ -311,11 +376,25 @@ def sync(
             "--plan", help="Show per type what a sync would fetch and how long the quota takes."
         ),
     ] = False,
+    source: SourceOpt = "google-health",
+    server: Annotated[
+        str | None,
+        typer.Option(help="fitbit-legacy: a server mirroring the API (default: the sign-in's)."),
+    ] = None,
     vault: VaultOpt = None,
 ) -> None:
     """Download what the vault is missing; safe to interrupt and re-run."""
+    from fitvault.vault import check_source
+
     _lean_arrow()
     v = Vault(vault)
+    if check_source(source) == "fitbit-legacy":
+        if plan:
+            raise ConfigError("--plan is for --source google-health only")
+        _sync_legacy(v, since, until, _types(types), server)
+        return
+    if server:
+        raise ConfigError("--server is for --source fitbit-legacy; `fitvault auth` keeps the URL")
     if plan:
         plans = v.plan(since, until, _types(types), concurrency=concurrency)
         out.print(_plan_table(plans))
@@ -337,6 +416,52 @@ def sync(
             "above); everything else is saved. Fix what the reasons say and run "
             "`fitvault sync` again."
         )
+
+
+class LegacyBars(SyncBars):
+    """The progress bars, with the wait for the hourly budget counted down beside them."""
+
+    def __call__(self, p: SyncProgress) -> None:
+        super().__call__(p)
+        if p.waiting_s:
+            left = int(p.waiting_s)
+            note = f"waiting {left // 60}:{left % 60:02d} for the hourly request budget (150/h)"
+            self.progress.update(self.tasks[p.data_type], note=note)
+
+
+def _sync_legacy(
+    v: Vault, since: str | None, until: str | None, names: list[str] | None, server: str | None
+) -> None:
+    with LegacyBars(err) as bars:
+        report = v.sync(since, until, names, progress=bars, source="fitbit-legacy", server=server)
+    _print_legacy_report(report)
+    for line in getattr(report, "notes", []):
+        _note(line)
+    if report.partial:
+        raise PartialSync(
+            f"{len(report.refused)} of the legacy series were refused by the API (listed "
+            "above); everything else is saved. Fix what the reasons say and run "
+            "`fitvault sync --source fitbit-legacy` again."
+        )
+
+
+def _print_legacy_report(report: SyncReport) -> None:
+    """Requests and points per legacy series, then rows added per table."""
+    series = Table(title="This sync", show_edge=False)
+    series.add_column("series")
+    series.add_column("requests", justify="right")
+    series.add_column("points received", justify="right")
+    for name in sorted(report.pages):
+        series.add_row(name, f"{report.pages[name]:,}", f"{report.points.get(name, 0):,}")
+    out.print(series)
+    added = {t: n for t, n in report.added.items() if n}
+    if added:
+        out.print("rows added: " + ", ".join(f"{t} {n:+,}" for t, n in sorted(added.items())))
+    for name, why in report.skipped.items():
+        _note(f"skipped {name}: {why}")
+    waited = getattr(report, "waited_s", 0.0)
+    wait = f", {waited / 60:.0f} min of it waiting for the hourly budget" if waited >= 60 else ""
+    out.print(f"{report.requests} requests in {report.seconds:.0f} s{wait}", highlight=False)
 
 
 def _lean_arrow() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fitvault.frames import TimeArg, _where
+from fitvault.frames import TimeArg, _where, query
 from fitvault.store import Store
 
 WEAR = (
@@ -29,7 +29,8 @@ DEFAULT_AGE = 40
 def wear_time(store: Store, start: TimeArg = None, end: TimeArg = None, *, tz: str) -> pd.DataFrame:
     """One row per local date: ``wear_minutes_derived``."""
     where, params = _where("time", "local_date", start, end, tz)
-    df = store.df(
+    df = query(
+        store,
         "SELECT local_date AS date, count(DISTINCT (epoch(time)::BIGINT + utc_offset_s) // 60)"
         f"::INTEGER AS wear_minutes_derived FROM heart_rate{where} GROUP BY 1 ORDER BY 1",
         params,
@@ -74,7 +75,8 @@ def zone_minutes(
         "b AS (SELECT * FROM acct UNION ALL "
         "SELECT * FROM dflt WHERE date NOT IN (SELECT date FROM acct)) "
     )
-    df = store.df(
+    df = query(
+        store,
         bounds
         + f"SELECT m.local_date AS date, b.heart_rate_zone, count(*)::INTEGER AS minutes_derived "
         f"FROM ({_minutes_sql(where)}) m JOIN b ON b.date = m.local_date "

@@ -4,14 +4,29 @@ Time arguments: a date (``datetime.date`` or ``"2026-11-01"``) selects whole loc
 ends inclusive; a datetime (aware, or naive meaning the display zone) selects the half-open
 instant range [start, end). Timestamps come back in the display zone: the person's settings
 zone unless ``tz`` says otherwise. ``local_time`` is the wall clock the device showed.
+
+Dates are dates. Every calendar-date column (``date``, ``local_date``) has the dtype
+``pd.ArrowDtype(pa.date32())`` (:data:`DATE`): its values are ``datetime.date`` objects, not
+midnights. A day has no time zone and no time of day, so a date must not pretend to be an
+instant (a datetime64 midnight invites ``tz_localize`` and off-by-one-day mistakes). This dtype,
+rather than pandas' plain ``object`` column of ``datetime.date`` (what ``Series.dt.date`` gives),
+because it is typed: ``df.dtypes`` says ``date32[day][pyarrow]``; ``.dt.year``, ``.dt.month``,
+``.dt.day_of_week``, ``.dt.day_name()`` and ``.dt.strftime()`` work; it compares with
+``datetime.date`` (``df[df.date >= dt.date(2026, 11, 1)]``, ``.loc[date]`` and date slices on a
+date index); and it converts losslessly to Arrow ``date32`` (``output="arrow"``), polars
+``pl.Date`` (``output="polars"``) and Parquet. Instants (``time``, ``start``…) stay tz-aware
+datetime64 and ``local_time`` naive datetime64. Resampling and time-based rolling windows need
+a DatetimeIndex: ``s.set_axis(pd.to_datetime(df["date"])).resample("W").sum()``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from fitvault._errors import ConfigError
 from fitvault._time import parse_day
@@ -19,6 +34,29 @@ from fitvault.catalog import DataType, RecordKind, table_of
 from fitvault.store import Store
 
 TimeArg = dt.date | dt.datetime | str | pd.Timestamp | None
+
+#: The dtype of every calendar-date column: values are ``datetime.date`` (see the module doc).
+DATE = pd.ArrowDtype(pa.date32())
+
+
+def _pandas_type(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    """DuckDB DATE (Arrow date32) stays a date; everything else converts as pandas does."""
+    return DATE if arrow_type == pa.date32() else None
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as pandas with dates as dates (:data:`DATE`); instants stay tz-aware."""
+    frame: pd.DataFrame = table.to_pandas(types_mapper=_pandas_type)
+    return frame
+
+
+def query(store: Store, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """``store.df`` with dates as dates: DATE columns become :data:`DATE`, instants stay
+    tz-aware (UTC) datetime64."""
+    with store.session("querying"):
+        table = store.con.sql(sql, params=list(params)).to_arrow_table()
+    return to_pandas(table)
+
 
 SLEEP_ROUNDING = (
     "minutes as the service reports them (whole minutes per stage kind); stage segments are on a "
@@ -150,7 +188,7 @@ def frame(
     reconcile = reconciled and kind is RecordKind.INTERVAL
     body = reconciled_sql(table.name, where) if reconcile else f"SELECT * FROM {table.name}{where}"
     order = ", ".join(k for k in table.key)
-    df = store.df(f"SELECT * FROM ({body}) ORDER BY {order}", params)
+    df = query(store, f"SELECT * FROM ({body}) ORDER BY {order}", params)
     instants = [c.name for c in table.columns if c.sql == "TIMESTAMPTZ" and c.name in df]
     for col in instants:
         df[col] = df[col].dt.tz_convert(tz)
@@ -177,7 +215,8 @@ def heart_rate(
     Sorted by ``time``; ``local_time`` repeats and steps back in the hour clocks fall back.
     """
     where, params = _where("time", "local_date", start, end, tz)
-    df = store.df(
+    df = query(
+        store,
         "SELECT time, time + to_seconds(utc_offset_s) AS local_time, local_date, bpm, "
         f"utc_offset_s, device, source FROM heart_rate{where} ORDER BY time",
         params,
@@ -189,7 +228,8 @@ def heart_rate(
 def resting_heart_rate(store: Store, start: TimeArg = None, end: TimeArg = None) -> pd.DataFrame:
     """One row per local date: date, bpm, calculation_method, source."""
     where, params = _where("date", "date", start, end, "UTC")
-    return store.df(
+    return query(
+        store,
         "SELECT date, bpm, calculation_method, source FROM resting_heart_rate"
         f"{where} ORDER BY date",
         params,
@@ -207,7 +247,8 @@ def steps(
     rows = f"({reconciled_sql('steps', where)})"
     if freq.upper() in ("D", "1D", "DAY"):
         return daily_steps(store, where, params, tz)
-    df = store.df(
+    df = query(
+        store,
         "SELECT start_time AS time, start_time + to_seconds(utc_offset_s) AS local_time, "
         f"local_date, count::BIGINT AS steps, device, source FROM {rows} ORDER BY start_time",
         params,
@@ -227,13 +268,14 @@ def steps(
 
 def daily_steps(store: Store, where: str, params: list[Any], tz: str) -> pd.DataFrame:
     """Reconciled steps per local day for a ``_where`` clause; ``partial_day`` marks today."""
-    df = store.df(
+    df = query(
+        store,
         f"SELECT local_date AS date, sum(count)::BIGINT AS steps FROM "
         f"({reconciled_sql('steps', where)}) GROUP BY local_date ORDER BY local_date",
         params,
     )
-    today = pd.Timestamp.now(tz=tz).tz_localize(None).normalize()
-    df["partial_day"] = df["date"] >= today
+    today = pd.Timestamp.now(tz=tz).date()
+    df["partial_day"] = (df["date"] >= today).to_numpy(dtype=bool)
     return df
 
 
@@ -264,7 +306,7 @@ def sleep(
     longest non-nap session; dates with only naps have no row), or one row per session with
     ``naps=True``. ``efficiency_derived`` is computed here; see ``df.attrs["derived"]``."""
     where, params = _where("s.end_time", "s.local_date", start, end, tz)
-    df = store.df(_SESSION_SQL + where + " ORDER BY s.end_time", params)
+    df = query(store, _SESSION_SQL + where + " ORDER BY s.end_time", params)
     if not naps and len(df):
         # Per night: naps never count; the main sleep wins, else the longest session (the
         # service marks the longest staged sleep of a day as main).
@@ -286,7 +328,8 @@ def sleep_stages(
 ) -> pd.DataFrame:
     """One row per stage segment: date (of its night), session_start, start, end, stage, minutes."""
     where, params = _where("s.end_time", "s.local_date", start, end, tz)
-    df = store.df(
+    df = query(
+        store,
         'SELECT s.local_date AS date, g.session_start, g.start_time AS start, g.end_time AS "end", '
         "g.stage, date_diff('second', g.start_time, g.end_time) / 60.0 AS minutes, "
         "g.utc_offset_s, g.source "
@@ -309,7 +352,7 @@ def convert(df: pd.DataFrame, output: str) -> Any:
         return table
     if output == "polars":
         try:
-            import polars as pl  # type: ignore[import-not-found]
+            import polars as pl  # type: ignore[import-not-found, unused-ignore]
         except ImportError as exc:
             raise ConfigError("output='polars' needs polars: pip install polars") from exc
         return pl.from_arrow(table)

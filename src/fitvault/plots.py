@@ -106,6 +106,12 @@ def _date2num(values: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
     return np.asarray(mdates.date2num(values), dtype=np.float64)  # type: ignore[no-untyped-call]
 
 
+def _days(dates: pd.Series) -> pd.Series:
+    """Local dates as naive midnights, matplotlib's unit: the frames give ``datetime.date``
+    values (``frames.DATE``); hand-made frames may hold datetime64 midnights already."""
+    return pd.to_datetime(dates)
+
+
 def _floats(series: pd.Series) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Numbers as float64 with NaN for missing (the frames mix int32, Int32 and float64)."""
     return np.asarray(pd.to_numeric(series, errors="coerce"), dtype=np.float64)
@@ -140,7 +146,7 @@ def heart_rate_day(hr: pd.DataFrame, day: dt.date, *, smooth: bool = True) -> Fi
         "run `fitvault sync` or pick another --date",
     )
     _require(hr, what, _HR_COLUMNS, hint)
-    df = hr[hr["local_date"] == midnight].sort_values("time")
+    df = hr[_days(hr["local_date"]) == midnight].sort_values("time")
     _require(df, what, _HR_COLUMNS, hint)
     breaks = (df["time"].diff() > GAP) | (df["utc_offset_s"].diff().fillna(0) != 0)
     x, bpm = df["local_time"].to_numpy(), _floats(df["bpm"])
@@ -183,9 +189,11 @@ def hourly_means(hr: pd.DataFrame, days: int = 7) -> pd.DataFrame:
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
     _require(hr, "heart-rate readings", ("local_time", "local_date", "bpm"))
-    dates = hr["local_date"].drop_duplicates().nlargest(days)
-    df = hr[hr["local_date"].isin(dates)]
-    means = df.groupby([df["local_date"], df["local_time"].dt.hour.rename("hour")])["bpm"].mean()
+    local_date = _days(hr["local_date"])
+    dates = local_date.drop_duplicates().nlargest(days)
+    keep = local_date.isin(dates)
+    df = hr[keep]
+    means = df.groupby([local_date[keep], df["local_time"].dt.hour.rename("hour")])["bpm"].mean()
     return means.astype("float64").unstack("hour").reindex(columns=range(24))
 
 
@@ -220,9 +228,7 @@ def heart_rate_by_hour(hr: pd.DataFrame, days: int = 7) -> Figure:
 def resting_heart_rate(rhr: pd.DataFrame) -> Figure:
     """Resting heart rate per day with its 7-day rolling mean (at least 4 of the 7 days present)."""
     _require(rhr, "resting-heart-rate days", ("date", "bpm"))
-    daily = (
-        pd.Series(_floats(rhr["bpm"]), index=pd.to_datetime(rhr["date"])).groupby(level=0).mean()
-    )
+    daily = pd.Series(_floats(rhr["bpm"]), index=_days(rhr["date"])).groupby(level=0).mean()
     daily = daily.asfreq("D")  # calendar days: a missing day breaks the line and the window
     rolling = daily.rolling(7, min_periods=4).mean()
     x = daily.index.to_numpy()
@@ -245,7 +251,7 @@ def resting_heart_rate(rhr: pd.DataFrame) -> Figure:
 def _nights(sleep: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     _require(sleep, "sleep nights", ("date", *columns))
     out = pd.DataFrame({c: _floats(sleep[c]) for c in columns})
-    out.insert(0, "date", pd.to_datetime(sleep["date"]).to_numpy())
+    out.insert(0, "date", _days(sleep["date"]).to_numpy())
     return out
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from fitvault import catalog, views
 from fitvault._errors import ConfigError, VaultError
+from fitvault.frames import to_pandas
 from fitvault.store import Store
 
 OUTPUT_FORMATS = ("table", "csv", "json")
@@ -71,8 +72,7 @@ def query(directory: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame
             arrow = con.sql(sql, params=list(params) or None).to_arrow_table()
         except duckdb.Error as exc:
             raise VaultError(f"the query failed: {exc}") from exc
-    frame: pd.DataFrame = arrow.to_pandas(date_as_object=False)
-    return frame
+    return to_pandas(arrow)  # dates as dates, like every frame
 
 
 def _table_exists(store: Store, name: str) -> bool:

@@ -38,6 +38,7 @@ from fitvault.auth import (
 )
 from fitvault.catalog import DataType
 from fitvault.http import ApiClient
+from fitvault.legacy_sync import LegacyReport
 from fitvault.normalise.google_health import normalise
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport, TypePlan
@@ -47,6 +48,15 @@ if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
 
 T = TypeVar("T")
 ENV_HOME = "FITVAULT_HOME"
+GOOGLE_HEALTH = "google-health"
+FITBIT_LEGACY = "fitbit-legacy"
+SOURCES = (GOOGLE_HEALTH, FITBIT_LEGACY)
+
+
+def check_source(source: str) -> str:
+    if source not in SOURCES:
+        raise ConfigError(f"--source {source!r} is not one of {', '.join(SOURCES)}")
+    return source
 
 
 def default_directory() -> Path:
@@ -124,11 +134,34 @@ class Vault:
         timeout: float = 300.0,
         transport: httpx2.AsyncBaseTransport | None = None,
         redirect_port: int = 0,
+        source: str = GOOGLE_HEALTH,
+        client_id: str | None = None,
+        client_secret: str | None = None,
     ) -> dict[str, Any]:
         """Sign in (OAuth 2.0 + PKCE on a loopback port) and keep the tokens in the vault.
 
-        The vault directory is checked to be writable before anyone is sent to a consent page.
+        ``source="fitbit-legacy"`` signs in to the legacy Fitbit Web API instead (fitbit.com,
+        or ``server``): it needs the app's ``client_id`` and ``client_secret`` unless ``server``
+        is given. The vault directory is checked to be writable before anyone is sent to a
+        consent page.
         """
+        if check_source(source) == FITBIT_LEGACY:
+            from fitvault import legacy_auth
+
+            legacy = legacy_auth.account_for(server, client_id, client_secret)
+            check_writable(self.directory)
+            token = run(
+                legacy_auth.authorize(
+                    legacy,
+                    self.directory,
+                    open_url=open_url,
+                    show_url=show_url,
+                    timeout=timeout,
+                    transport=transport,
+                    redirect_port=redirect_port,
+                )
+            )
+            return {"scopes": str(token.get("scope", "")).split()}
         scopes = catalog.scopes_for(parse_types(types))
         secrets = Path(client_secrets) if client_secrets else None
         account = account_for(scopes, server=server, client_secrets=secrets)
@@ -156,13 +189,29 @@ class Vault:
         per_minute: int | None = 300,
         lag: dt.timedelta | None = None,
         concurrency: int = 4,
+        source: str = GOOGLE_HEALTH,
+        server: str | None = None,
     ) -> SyncReport:
         """Fetch what the vault is missing (plus the recent days wearables revise).
 
         Long heart-rate spans are walked in up to ``concurrency`` pieces at once (each piece
         costs at most one extra, partly filled page); ``concurrency=1`` makes strictly the
-        fewest requests.
+        fewest requests. ``source="fitbit-legacy"`` syncs from the legacy Fitbit Web API
+        (``types`` then names its series, see ``fitvault.sources.fitbit_legacy.SERIES``;
+        ``server`` overrides the URL saved by ``authorize``).
         """
+        if check_source(source) == FITBIT_LEGACY:
+            return run(
+                self.async_legacy_sync(
+                    since,
+                    until,
+                    types,
+                    progress=progress,
+                    transport=transport,
+                    lag=lag,
+                    server=server,
+                )
+            )
         return run(
             self.async_sync(
                 since,
@@ -212,6 +261,37 @@ class Vault:
                         kwargs["clock"] = clock
                     syncer = Syncer(store, client, scopes=tokens.scopes, **kwargs)
                     return await syncer.run(wanted, first, last)
+
+    async def async_legacy_sync(
+        self,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        series: Sequence[str] | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        lag: dt.timedelta | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] | None = None,
+        server: str | None = None,
+    ) -> LegacyReport:
+        """The legacy sync; ``clock`` (epoch seconds) and ``sleep`` run it in simulated time."""
+        from fitvault import legacy_sync
+
+        with self.store(transient=True) as store:
+            return await legacy_sync.sync_vault(
+                self.directory,
+                store,
+                _date(since, "since"),
+                _date(until, "until"),
+                series,
+                progress=progress,
+                transport=transport,
+                lag=lag,
+                clock=clock,
+                sleep=sleep,
+                server=server,
+            )
 
     def plan(
         self,
@@ -344,8 +424,10 @@ class Vault:
     ) -> pd.DataFrame:
         """Active zone minutes per local day and zone (as the API counts them)."""
         df: pd.DataFrame = self.frame("active-zone-minutes", start, end)
-        if df.empty:
-            return pd.DataFrame({"date": [], "heart_rate_zone": [], "minutes": []})
+        if df.empty:  # the same columns and dtypes as with rows
+            return df[["local_date", "heart_rate_zone", "minutes"]].rename(
+                columns={"local_date": "date"}
+            )
         daily = df.groupby(["local_date", "heart_rate_zone"], as_index=False)["minutes"].sum()
         return pd.DataFrame(daily).rename(columns={"local_date": "date"})
 
@@ -406,8 +488,10 @@ class Vault:
     def latest_full_day(self) -> dt.date | None:
         """The most recent local date with heart-rate readings before the one still in progress."""
         with self.store(read_only=True) as store:
-            days = store.df("SELECT DISTINCT local_date FROM heart_rate ORDER BY 1 DESC LIMIT 2")
-        dates = [d.date() for d in days["local_date"]]
+            days = frames.query(
+                store, "SELECT DISTINCT local_date FROM heart_rate ORDER BY 1 DESC LIMIT 2"
+            )
+        dates: list[dt.date] = days["local_date"].tolist()
         return dates[1] if len(dates) == 2 else (dates[0] if dates else None)
 
     def plot(self, name: str, *, day: dt.date | str | None = None, days: int = 7) -> Figure:
@@ -496,7 +580,7 @@ class Vault:
                 params.append(value)
         sql = provenance.seen_by_sql(shape, " AND ".join(where))
         with self.store(read_only=True) as store:
-            return store.df(f'{sql} ORDER BY t."{shape.table.key[0]}"', params)
+            return frames.query(store, f'{sql} ORDER BY t."{shape.table.key[0]}"', params)
 
     def revisions(self, data_type: str | None = None) -> pd.DataFrame:
         """Rows that a later read of the same source changed or dropped, oldest first: table,

@@ -1,13 +1,15 @@
 """One self-contained HTML report of a vault: ``vault.report()`` or ``fitvault report``.
 
-Everything is inline (CSS and SVG, no scripts, no fonts, no URLs), so the file opens from disk
-or as an e-mail attachment, offline. Layout:
+Everything is inline (CSS, SVG and one small script; no fonts, no URLs), so the file opens from
+disk or as an e-mail attachment, offline. The script only adds zoom and hover to the charts
+over time; with scripts off (many mail clients) the same SVG is the static figure. Layout:
 
 ``data``      reads the frames once through the Vault API and aggregates long series
 ``svg``       tiny chart primitives (axes, lines, bars, bands, points, cells)
 ``charts``    the figures, from frames to SVG
 ``sections``  Overview · Heart · Sleep · Activity · Vitals and body · Data; empty ones vanish
-``page``      the HTML page: stylesheet (light and dark), navigation, Content-Security-Policy
+``page``      the HTML page: stylesheet (light and dark), navigation, Content-Security-Policy,
+              and ``interact.js`` (zoom and hover)
 """
 
 from __future__ import annotations

@@ -97,6 +97,7 @@ def _date_chart(
         (vmin - margin if lo is None else lo, vmax + margin if hi is None else hi),
         date_ticks(x0, x1),
         height=height,
+        zoom="date",
     )
 
 
@@ -130,8 +131,8 @@ def trend_chart(
     label = "reading" if sparse else "daily"
     if points and len(s) <= 400:
         c.points(xs, s.tolist(), f"{cls} faint", label=label, titles=_tips(s, fmt), r=2.5)
-    else:
-        c.line(xs, s.tolist(), f"{cls} thin", label=label)
+    else:  # too many days for dots: a thin line whose hover text the page's script shows
+        c.line(xs, s.tolist(), f"{cls} thin", label=label, tips=_tips(s, fmt))
     for i, n in enumerate(means):
         if sparse:
             mean = present.rolling(f"{n}D", min_periods=1).mean()
@@ -215,6 +216,7 @@ def day_heart_rate(
         (0, 24),
         (lo - 5, hi + 5),
         [(h, f"{h:02d}:00") for h in range(0, 25, 3)],
+        zoom="clock",
     )
     for _, s in sleep.iterrows():
         a, b = (
@@ -266,6 +268,7 @@ def heatmap(table: pd.DataFrame, weekly: bool) -> str:
         date_ticks(x0, x1 - 1),
         [(h, f"{h:02d}:00") for h in range(0, 25, 6)],
         height=300,
+        zoom="date",
     )
     span = 7 if weekly else 1
     what = "week of" if weekly else ""
@@ -305,6 +308,7 @@ def hypnogram(stages: pd.DataFrame, night: pd.Timestamp) -> str:
         [(LEVEL[s] + 0.5, s.upper() if s == "rem" else s.title()) for s in STAGES],
         height=220,
         left=78,
+        zoom="clock",
     )
     for a, b, stage, s, e in zip(
         rel, end, stages["stage"], stages["start"], stages["end"], strict=True

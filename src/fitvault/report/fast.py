@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from fitvault import derived
+from fitvault.frames import query
 from fitvault.store import Store
 
 MINUTES = "_report_minutes"
@@ -32,9 +33,10 @@ def build_minutes(store: Store, where: str, params: list[Any]) -> None:
 
 def wear_time(store: Store) -> pd.DataFrame:
     """As ``Vault.wear_time()``: minutes of each local day with at least one reading."""
-    df = store.df(
+    df = query(
+        store,
         f"SELECT local_date AS date, count(*)::INTEGER AS wear_minutes_derived FROM {MINUTES} "
-        "GROUP BY 1 ORDER BY 1"
+        "GROUP BY 1 ORDER BY 1",
     )
     df.attrs["derived"] = {"wear_minutes_derived": derived.WEAR}
     return df
@@ -43,9 +45,10 @@ def wear_time(store: Store) -> pd.DataFrame:
 def hourly(store: Store, weekly: bool) -> pd.DataFrame:
     """Mean of the 1-minute means per local hour of day and date (or week starting Monday)."""
     period = "date_trunc('week', local_date)" if weekly else "local_date"
-    return store.df(
+    return query(
+        store,
         f"SELECT {period}::DATE AS period, ((minute // 60) % 24)::INTEGER AS hour, "
-        f"avg(bpm) AS bpm FROM {MINUTES} GROUP BY 1, 2 ORDER BY 1, 2"
+        f"avg(bpm) AS bpm FROM {MINUTES} GROUP BY 1, 2 ORDER BY 1, 2",
     )
 
 
@@ -57,13 +60,14 @@ def zone_minutes(store: Store) -> pd.DataFrame:
         "SELECT date, heart_rate_zone, min_bpm::DOUBLE AS min_bpm, "
         "(max_bpm + 1)::DOUBLE AS max_bpm FROM daily_heart_rate_zones"
     )
-    df = store.df(
+    df = query(
+        store,
         f"WITH acct AS ({account}), dflt AS ({derived._default_bounds(store, age)}), "
         "b AS (SELECT * FROM acct UNION ALL "
         "SELECT * FROM dflt WHERE date NOT IN (SELECT date FROM acct)) "
         "SELECT m.local_date AS date, b.heart_rate_zone, count(*)::INTEGER AS minutes_derived "
         f"FROM {MINUTES} m JOIN b ON b.date = m.local_date "
-        "AND m.bpm >= b.min_bpm AND m.bpm < b.max_bpm GROUP BY 1, 2 ORDER BY 1, 2"
+        "AND m.bpm >= b.min_bpm AND m.bpm < b.max_bpm GROUP BY 1, 2 ORDER BY 1, 2",
     )
     df.attrs["derived"] = {"minutes_derived": derived.ZONE}
     return df

@@ -1,13 +1,21 @@
-"""The page around the sections: one stylesheet (light and dark), a navigation bar, no scripts.
+"""The page around the sections: one stylesheet (light and dark), a navigation bar, and one
+small inline script (``interact.js``: zoom and hover on the charts over time).
 
 The Content-Security-Policy forbids every fetch, so the file cannot reach the network even if a
-future section slipped in a URL; charts are inline SVG and need nothing else.
+future section slipped in a URL, and admits only the one script whose SHA-256 it names. Charts
+are inline SVG and need nothing else: with scripts off they are the static figures.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from importlib import resources
+
 from fitvault.plots import STAGE_COLOURS
 from fitvault.report.svg import esc
+
+SCRIPT = resources.files("fitvault.report").joinpath("interact.js").read_text(encoding="utf-8")
 
 # Okabe–Ito, the colour-blind-safe qualitative palette; stages keep the figures' colours.
 CSS = """
@@ -67,11 +75,19 @@ dt{font-weight:600;margin-top:8px}dd{margin-left:14px;color:var(--muted)}
 @media (max-width:560px){svg text,svg .label{font-size:19px}svg .tick{font-size:17px}
 body{font-size:14px}}
 footer{max-width:980px;margin:30px auto;padding:0 14px;color:var(--muted);font-size:.8rem}
+svg.zoom{touch-action:pan-y;cursor:crosshair;user-select:none;-webkit-user-select:none}
+svg .zg path{vector-effect:non-scaling-stroke}
+svg .sel{fill:var(--fg);opacity:.12}svg circle.on{opacity:1}svg rect.on{opacity:.75}
+svg .guide{stroke:var(--muted);stroke-width:1;fill:none}
+.tip{position:fixed;z-index:5;pointer-events:none;background:var(--card);color:var(--fg);
+border:1px solid var(--grid);border-radius:6px;padding:3px 8px;font-size:.85rem;
+white-space:nowrap;box-shadow:0 2px 6px rgba(0,0,0,.2)}
 """
 for _stage, _colour in STAGE_COLOURS.items():
     CSS = CSS.replace(_stage.upper() + ";", _colour + ";", 1)
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{_HASH}'"
 
 
 def page(title: str, subtitle: str, sections: list[tuple[str, str, str]], footer: str) -> str:
@@ -88,5 +104,5 @@ def page(title: str, subtitle: str, sections: list[tuple[str, str, str]], footer
         f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>"
         f"<nav><ul>{links}</ul></nav><main>"
         + "".join(body for _, _, body in shown)
-        + f"</main><footer>{esc(footer)}</footer></body></html>\n"
+        + f"</main><footer>{esc(footer)}</footer><script>{SCRIPT}</script></body></html>\n"
     )

@@ -1,0 +1,369 @@
+"""OAuth 2.0 for the legacy Fitbit Web API (fitbit.com): authorization code + PKCE on a loopback
+redirect, ``client_id``/``client_secret`` by HTTP Basic at the token endpoint (spec A2).
+
+Fitbit rotates the refresh token on every use: the old one answers ``invalid_grant`` from then
+on. So a refresh is the one moment tokens can be lost, and it runs under two rules:
+
+* the new pair is written to ``legacy_token.json`` (0600, temp file + fsync + rename) before
+  the access token is handed to anyone;
+* only one refresh runs at a time across processes: an exclusive ``fcntl`` lock on
+  ``legacy_token.lock`` in the vault directory, and under it the token file is read again — if
+  another process rotated the pair meanwhile, its pair is used and nothing is sent.
+
+The files sit beside the Google Health ones (``account.json`` / ``token.json``) and never mix with
+them. Tokens appear in no message and no log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fcntl
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlencode
+
+import httpx2
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
+from fitvault.auth import (
+    LoopbackReceiver,
+    Opener,
+    browser_opener,
+    check_server_url,
+    check_writable,
+    secure_write,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAME = "fitbit-legacy"
+ACCOUNT_FILE = "legacy_account.json"
+TOKEN_FILE = "legacy_token.json"  # noqa: S105 (a file name)
+LOCK_FILE = "legacy_token.lock"
+FITBIT_API = "https://api.fitbit.com"
+FITBIT_AUTHORIZE = "https://www.fitbit.com/oauth2/authorize"
+FITBIT_TOKEN = "https://api.fitbit.com/oauth2/token"  # noqa: S105 (a URL)
+# A simulator accepts any client; these name fitvault in its logs.
+LOCAL_CLIENT_ID = "fitvault-legacy"
+LOCAL_CLIENT_SECRET = "fitvault-simulator"  # noqa: S105 (not a secret: simulator only)
+SCOPES = (
+    "activity",
+    "heartrate",
+    "sleep",
+    "profile",
+    "settings",
+    "weight",
+    "oxygen_saturation",
+    "respiratory_rate",
+    "temperature",
+    "cardio_fitness",
+)
+REAUTH = "run `fitvault auth --source fitbit-legacy` to sign in again"
+
+
+@dataclass(frozen=True)
+class LegacyAccount:
+    """Which server and which registered Fitbit app (client id and secret) to use."""
+
+    api_base: str
+    authorize_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...] = SCOPES
+
+    @classmethod
+    def for_server(
+        cls, url: str, client_id: str | None = None, client_secret: str | None = None
+    ) -> LegacyAccount:
+        """A server that mirrors fitbit.com's paths on one host (the simulator does)."""
+        base = check_server_url(url).rstrip("/")
+        return cls(
+            api_base=base,
+            authorize_url=f"{base}/oauth2/authorize",
+            token_url=f"{base}/oauth2/token",
+            client_id=client_id or LOCAL_CLIENT_ID,
+            client_secret=client_secret or LOCAL_CLIENT_SECRET,
+        )
+
+    @classmethod
+    def fitbit(cls, client_id: str | None, client_secret: str | None) -> LegacyAccount:
+        if not client_id or not client_secret:
+            raise ConfigError(
+                "The legacy Fitbit API needs your app's credentials: pass --client-id and "
+                "--client-secret (dev.fitbit.com → Manage → Register an app, OAuth 2.0 "
+                "application type 'Personal', callback URL http://127.0.0.1), or --server URL "
+                "for a server that mirrors the API."
+            )
+        return cls(FITBIT_API, FITBIT_AUTHORIZE, FITBIT_TOKEN, client_id, client_secret)
+
+    def save(self, directory: Path) -> None:
+        secure_write(Path(directory) / ACCOUNT_FILE, json.dumps(asdict(self), indent=2).encode())
+
+    @classmethod
+    def load(cls, directory: Path) -> LegacyAccount:
+        path = Path(directory) / ACCOUNT_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data["scopes"] = tuple(data["scopes"])
+            return cls(**data)
+        except FileNotFoundError:
+            raise AuthError(
+                f"Not signed in to the legacy Fitbit API in {directory}: run "
+                "`fitvault auth --source fitbit-legacy` first."
+            ) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuthError(f"{path} is damaged ({exc}); {REAUTH}.") from exc
+
+    def basic_auth(self) -> str:
+        pair = f"{self.client_id}:{self.client_secret}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def account_for(
+    server: str | None, client_id: str | None, client_secret: str | None
+) -> LegacyAccount:
+    """fitbit.com with the app's credentials, or a server mirroring it."""
+    if server:
+        return LegacyAccount.for_server(server, client_id, client_secret)
+    return LegacyAccount.fitbit(client_id, client_secret)
+
+
+def legacy_error(body: bytes) -> tuple[str, str]:
+    """(errorType, message) from a Fitbit ``{"errors": [...]}`` body or an RFC 6749 body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("errorType", "")), str(errors[0].get("message", ""))
+    return str(data.get("error", "")), str(data.get("error_description", ""))
+
+
+def _stamp(token: dict[str, Any], now: float) -> dict[str, Any]:
+    out = dict(token)
+    if "expires_in" in out:
+        out["expires_at"] = now + float(out["expires_in"])
+    return out
+
+
+async def _token_request(
+    account: LegacyAccount,
+    form: dict[str, str],
+    transport: httpx2.AsyncBaseTransport | None,
+) -> httpx2.Response:
+    async with httpx2.AsyncClient(transport=transport, timeout=60.0) as client:
+        return await client.post(
+            account.token_url,
+            data=form,
+            headers={"Authorization": account.basic_auth(), "Accept": "application/json"},
+        )
+
+
+class LegacyTokenStore:
+    """``legacy_token.json`` and its lock file in the vault directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / TOKEN_FILE
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise AuthError(f"{self.path} is damaged ({exc}); {REAUTH}.") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
+            raise AuthError(f"{self.path} is not a token file; {REAUTH}.")
+        return data
+
+    def save(self, token: dict[str, Any]) -> None:
+        secure_write(self.path, json.dumps(token, indent=2).encode())
+
+    def acquire(self) -> IO[str]:
+        """Take the vault's refresh lock, blocking while another process holds it."""
+        lock = self.directory / LOCK_FILE
+        fh = lock.open("a")
+        try:
+            lock.chmod(0o600)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        except BaseException:
+            fh.close()
+            raise
+        return fh
+
+    @staticmethod
+    def release(fh: IO[str]) -> None:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        finally:
+            fh.close()
+
+
+class LegacyTokens:
+    """Hands out the access token; refreshes it once per expiry, across tasks and processes."""
+
+    def __init__(
+        self,
+        account: LegacyAccount,
+        store: LegacyTokenStore,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        leeway: float = 60.0,
+    ) -> None:
+        self.account = account
+        self.store = store
+        self._transport = transport
+        self._clock = clock
+        self._leeway = leeway
+        self._lock = asyncio.Lock()
+        token = store.load()
+        if token is None:
+            raise AuthError(
+                f"Not signed in to the legacy Fitbit API (no {store.path}); run "
+                "`fitvault auth --source fitbit-legacy` first."
+            )
+        self._token = token
+        self.refreshes = 0  # refreshes this object sent (tests count them)
+
+    @property
+    def scopes(self) -> set[str]:
+        return set(str(self._token.get("scope", "")).split())
+
+    async def access_token(self) -> str:
+        if float(self._token.get("expires_at", 0)) - self._leeway <= self._clock():
+            return await self.refresh()
+        return str(self._token["access_token"])
+
+    async def refresh(self) -> str:
+        """A new pair, saved before it is used; a pair another process saved is adopted."""
+        stale = self._token.get("access_token")
+        async with self._lock:
+            if self._token.get("access_token") != stale:  # another task of ours refreshed
+                return str(self._token["access_token"])
+            held = await asyncio.to_thread(self.store.acquire)
+            try:
+                return await self._refresh_locked(self.store.load())
+            finally:
+                self.store.release(held)
+
+    async def _refresh_locked(self, on_disk: dict[str, Any] | None) -> str:
+        if on_disk and on_disk.get("refresh_token") != self._token.get("refresh_token"):
+            log.info("another process refreshed the legacy token; using its pair")
+            self._token = on_disk
+            return str(on_disk["access_token"])
+        refresh_token = self._token.get("refresh_token")
+        if not refresh_token:
+            raise AuthError(f"The stored legacy token cannot be refreshed; {REAUTH}.")
+        form = {"grant_type": "refresh_token", "refresh_token": str(refresh_token)}
+        try:
+            resp = await _token_request(self.account, form, self._transport)
+        except httpx2.HTTPError as exc:
+            raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from None
+        self.refreshes += 1
+        if resp.status_code != 200:
+            raise _refresh_failure(resp)
+        fresh = _stamp(resp.json(), self._clock())
+        fresh.setdefault("refresh_token", refresh_token)
+        self.store.save(fresh)  # on disk before anyone uses it: the old pair is dead now
+        self._token = fresh
+        log.info("legacy access token refreshed")
+        return str(fresh["access_token"])
+
+
+def _refresh_failure(resp: httpx2.Response) -> AuthError:
+    kind, _ = legacy_error(resp.content)
+    if kind in ("invalid_grant", "invalid_token"):
+        return RefreshTokenExpired(
+            f"The Fitbit token endpoint refused the stored refresh token ({kind}): it was "
+            f"revoked, or used by another copy of this vault. {REAUTH[0].upper()}{REAUTH[1:]}."
+        )
+    return AuthError(
+        f"Refreshing the legacy access token failed (HTTP {resp.status_code} {kind}); {REAUTH}."
+    )
+
+
+def authorization_url(account: LegacyAccount, redirect_uri: str, state: str, verifier: str) -> str:
+    query = {
+        "response_type": "code",
+        "client_id": account.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(account.scopes),
+        "state": state,
+        "code_challenge": create_s256_code_challenge(verifier),
+        "code_challenge_method": "S256",
+        "prompt": "consent",
+    }
+    return f"{account.authorize_url}?{urlencode(query)}"
+
+
+async def authorize(
+    account: LegacyAccount,
+    directory: Path,
+    *,
+    open_url: Opener | None = browser_opener,
+    show_url: Callable[[str], None] | None = None,
+    timeout: float = 300.0,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+    redirect_port: int = 0,
+) -> dict[str, Any]:
+    """Run the fitbit.com authorization-code + PKCE flow and keep the tokens; returns them."""
+    check_writable(directory)
+    verifier = secrets.token_urlsafe(64)[:96]  # 43..128 characters (RFC 7636)
+    state = secrets.token_urlsafe(24)
+    receiver = LoopbackReceiver(state, redirect_port)
+    with receiver.running():
+        url = authorization_url(account, receiver.redirect_uri, state, verifier)
+        if show_url:
+            show_url(url)
+        if open_url:
+            opened = open_url(url)
+            if opened is not None:
+                await opened
+        answer = await receiver.wait(timeout)
+        _check_answer(answer, state)
+        form = {
+            "grant_type": "authorization_code",
+            "code": answer["code"],
+            "redirect_uri": receiver.redirect_uri,
+            "code_verifier": verifier,
+            "client_id": account.client_id,
+        }
+        try:
+            resp = await _token_request(account, form, transport)
+        except httpx2.HTTPError as exc:
+            raise AuthFlowError(f"Could not reach {account.token_url}: {exc}") from None
+    if resp.status_code != 200:
+        kind, message = legacy_error(resp.content)
+        raise AuthFlowError(
+            f"The Fitbit token endpoint refused the code (HTTP {resp.status_code} {kind}: "
+            f"{message}); check --client-id/--client-secret and {REAUTH}."
+        )
+    token = _stamp(resp.json(), clock())
+    account.save(directory)
+    LegacyTokenStore(directory).save(token)
+    return token
+
+
+def _check_answer(answer: dict[str, str], state: str) -> None:
+    if answer.get("state") != state:
+        raise AuthFlowError(
+            "The sign-in callback carried the wrong `state`, so it was refused (it did not come "
+            f"from the sign-in this command started); {REAUTH}."
+        )
+    if "error" in answer:
+        raise AuthFlowError(f"Sign-in was not completed ({answer['error']}); {REAUTH}.")

@@ -278,7 +278,7 @@ class Vault:
         """The legacy sync; ``clock`` (epoch seconds) and ``sleep`` run it in simulated time."""
         from fitvault import legacy_sync
 
-        with self.store(transient=True) as store:
+        with sync_lock(self.directory), self.store(transient=True) as store:
             return await legacy_sync.sync_vault(
                 self.directory,
                 store,

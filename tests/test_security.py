@@ -18,12 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from fitvault import auth, catalog
+from fitvault import auth, catalog, legacy_auth
 from fitvault._errors import AuthError, AuthFlowError, VaultError, VaultLocked
-from fitvault._lock import SYNC_LOCK, token_lock
+from fitvault._lock import SYNC_LOCK, sync_lock, token_lock
 from fitvault.auth import Account, LoopbackReceiver, TokenManager, TokenStore, authorize
 from fitvault.demo import press_allow
+from fitvault.legacy_auth import LegacyAccount, LegacyTokenStore
 from fitvault.simulator.app import create_app
 from fitvault.simulator.server import serve_in_thread
 from fitvault.simulator.world import World
@@ -49,7 +51,7 @@ class Recorder(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.urls.append(str(request.url))
-        if request.url.path == "/token":
+        if request.url.path.endswith("/token"):  # v4's /token, the legacy /oauth2/token
             body = (await request.aread()).decode()
             self.token_forms.append({k: v[0] for k, v in parse_qs(body).items()})
         return await self.inner.handle_async_request(request)
@@ -59,6 +61,19 @@ def secret_account() -> Account:
     """A simulator account that also has a client secret (as a Google Desktop client does)."""
     plain = Account.for_server(SERVER, catalog.scopes_for(parse_types(TYPES)))
     return dataclasses.replace(plain, client_secret=CLIENT_SECRET)
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """Every record's text, but the stand-in browser's (tests.conftest.browser_via) delivery
+    of the callback to the loopback receiver: httpx logs that URL in the test process, where
+    a real browser is another program."""
+    return "\n".join(
+        caplog.handler.format(r)
+        for r in caplog.records
+        if not (
+            "HTTP Request: GET http://127.0.0.1:" in r.getMessage() and "code=" in r.getMessage()
+        )
+    )
 
 
 @pytest.fixture
@@ -125,7 +140,7 @@ def test_no_secret_leaves_the_token_files_during_sign_in_sync_and_refresh(
     printed = capsys.readouterr()
     assert every_logger_at_debug.records  # DEBUG logging was really on
     places = {
-        "logs": every_logger_at_debug.text,
+        "logs": logged(every_logger_at_debug),
         "output": printed.out + printed.err,
         "progress": "\n".join(events),
         "repr": "\n".join(reprs),
@@ -362,3 +377,91 @@ async def hold():
 
 asyncio.run(hold())
 """
+
+
+# --- the legacy Fitbit sign-in ------------------------------------------------------------
+
+LEGACY_SECRET = "fitbit-app-secret-0123456789abcdef"
+
+
+def test_legacy_sign_in_uses_s256_and_no_legacy_secret_leaves_its_files(
+    tmp_path: Path,
+    transport: httpx2.ASGITransport,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    every_logger_at_debug: pytest.LogCaptureFixture,
+) -> None:
+    """The legacy sign-in sends an S256 challenge of the verifier it later proves; its tokens
+    (old and rotated), app secret, code and verifier reach no log, output, progress event,
+    repr(), URL, kept raw page or vault file but its own token and account files; a second
+    sync, legacy or v4, is refused while one runs (one lock for both)."""
+    recorder = Recorder(transport)
+    v = Vault(tmp_path / "vault")
+    v.authorize(
+        source="fitbit-legacy",
+        server=SERVER,
+        client_id="app",
+        client_secret=LEGACY_SECRET,
+        open_url=browser_via(recorder),
+        transport=recorder,
+    )
+    sign_in_url = next(u for u in recorder.urls if "/oauth2/authorize" in u)
+    asked = {k: w[0] for k, w in parse_qs(urlsplit(sign_in_url).query).items()}
+    verifier = recorder.token_forms[0]["code_verifier"]
+    assert asked["code_challenge_method"] == "S256"
+    assert asked["code_challenge"] == create_s256_code_challenge(verifier)
+    store = LegacyTokenStore(v.directory)
+    first = store.load()
+    assert first is not None
+
+    async def skip(seconds: float) -> None:
+        clock.advance(seconds)
+
+    def legacy(progress: Any) -> Any:
+        return asyncio.run(
+            v.async_legacy_sync(
+                transport=recorder,
+                clock=clock,
+                sleep=skip,
+                series=["heart-rate-daily", "sleep"],
+                progress=progress,
+            )
+        )
+
+    events: list[str] = []
+    report = legacy(lambda *a: events.append(repr(a)))
+    store.save(first | {"expires_at": 0})
+    legacy(lambda *a: events.append(repr(a)))
+    rotated = store.load()
+    assert rotated is not None
+    assert rotated["refresh_token"] != first["refresh_token"]
+    with sync_lock(v.directory), pytest.raises(VaultLocked, match="already running"):
+        legacy(None)
+
+    secrets = {
+        "access token": first["access_token"],
+        "rotated access token": rotated["access_token"],
+        "refresh token": first["refresh_token"],
+        "rotated refresh token": rotated["refresh_token"],
+        "app secret": LEGACY_SECRET,
+        "authorization code": recorder.token_forms[0]["code"],
+        "PKCE verifier": verifier,
+    }
+    with Store(v.directory, read_only=True) as db:
+        kept = [f"{p.page.request} {p.page.body.decode()}" for p in db.raw_pages()]
+    assert kept
+    printed = capsys.readouterr()
+    places = {
+        "logs": logged(every_logger_at_debug),
+        "output": printed.out + printed.err,
+        "progress": "\n".join(events),
+        "repr": "\n".join(repr(x) for x in (LegacyAccount.load(v.directory), store, report)),
+        "raw pages": "\n".join(kept),
+    }
+    for url in recorder.urls:
+        places[f"URL {urlsplit(url).path}"] = url
+    for name in os.listdir(v.directory):
+        if name not in (legacy_auth.TOKEN_FILE, legacy_auth.ACCOUNT_FILE):
+            places[name] = (v.directory / name).read_bytes().decode("latin-1")
+    leaks = [(what, where) for what, s in secrets.items() for where, t in places.items() if s in t]
+    assert leaks == []

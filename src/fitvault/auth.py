@@ -20,7 +20,7 @@ import threading
 import time
 import webbrowser
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +32,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
 from fitvault._fs import probe_writable
+from fitvault._lock import token_lock
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Account:
     token_url: str
     revoke_url: str
     client_id: str
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)  # repr() ends up in logs and tracebacks
     scopes: tuple[str, ...]
 
     @classmethod
@@ -156,6 +157,7 @@ def check_writable(directory: Path) -> None:
     so that a sign-in is never completed only to find nowhere to keep the tokens."""
     directory = Path(directory)
     try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # it will hold the tokens
         probe_writable(directory)
     except OSError as exc:
         raise ConfigError(
@@ -166,7 +168,7 @@ def check_writable(directory: Path) -> None:
 
 def secure_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, readable by the owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
@@ -179,6 +181,17 @@ def secure_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable: after a power cut the directory could otherwise still
+    name the old file (with rotating refresh tokens, one the server no longer accepts)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class TokenStore:
@@ -260,22 +273,40 @@ class TokenManager:
         async with self._lock:
             if self._token.get("access_token") != before:  # another task already refreshed
                 return str(self._token["access_token"])
-            refresh_token = self._token.get("refresh_token")
-            if not refresh_token:
-                raise AuthError("The stored token cannot be refreshed; run `fitvault auth` again.")
-            async with _oauth_client(self.account, self._transport) as client:
-                try:
-                    fresh = await client.refresh_token(
-                        self.account.token_url, refresh_token=refresh_token
-                    )
-                except OAuthError as exc:
-                    raise _refresh_failure(exc, self._token, self._clock()) from None
-                except httpx2.HTTPError as exc:
-                    raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from exc
-            self._token = _stamp(dict(fresh), self._clock(), self._token)
-            self.store.save(self._token)
-            log.info("access token refreshed")
-            return str(self._token["access_token"])
+            # Another process on this vault may be refreshing too: one at a time, and the
+            # second takes what the first saved. Refreshing again with the refresh token read
+            # at start would lose the sign-in where refresh tokens are single-use (legacy).
+            async with token_lock(self.store.path.parent):
+                on_disk = self.store.load()
+                if on_disk is not None:
+                    self._token = on_disk
+                if on_disk and on_disk.get("access_token") != before and self._usable(on_disk):
+                    log.info("access token taken from a refresh by another process")
+                    return str(on_disk["access_token"])
+                return await self._refresh_now()
+
+    def _usable(self, token: dict[str, Any]) -> bool:
+        return float(token.get("expires_at", 0)) - self._leeway > self._clock()
+
+    async def _refresh_now(self) -> str:
+        """Refresh with the current refresh token and save the result (the locks are held)."""
+        assert self._token is not None
+        refresh_token = self._token.get("refresh_token")
+        if not refresh_token:
+            raise AuthError("The stored token cannot be refreshed; run `fitvault auth` again.")
+        async with _oauth_client(self.account, self._transport) as client:
+            try:
+                fresh = await client.refresh_token(
+                    self.account.token_url, refresh_token=refresh_token
+                )
+            except OAuthError as exc:
+                raise _refresh_failure(exc, self._token, self._clock()) from None
+            except httpx2.HTTPError as exc:
+                raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from exc
+        self._token = _stamp(dict(fresh), self._clock(), self._token)
+        self.store.save(self._token)
+        log.info("access token refreshed")
+        return str(self._token["access_token"])
 
 
 def _refresh_failure(exc: OAuthError, token: dict[str, Any], now: float) -> AuthError:

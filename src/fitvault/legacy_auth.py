@@ -24,7 +24,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
@@ -77,7 +77,7 @@ class LegacyAccount:
     authorize_url: str
     token_url: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)  # repr() ends up in logs and tracebacks
     scopes: tuple[str, ...] = SCOPES
 
     @classmethod

@@ -24,6 +24,7 @@ import platformdirs
 from fitvault import catalog, frames, importer, legacy_import, provenance
 from fitvault import export as export_
 from fitvault._errors import ConfigError
+from fitvault._lock import sync_lock
 from fitvault._time import parse_day
 from fitvault.auth import (
     Account,
@@ -242,22 +243,24 @@ class Vault:
         first, last = _date(since, "since"), _date(until, "until")
         account = Account.load(self.directory)
         tokens = TokenManager(account, TokenStore(self.directory), transport=transport)
-        async with ApiClient(
-            account.api_base, tokens, transport=transport, per_minute=per_minute
-        ) as client:
-            # Transient: the file is held only while a batch commits, so notebooks can read.
-            with self.store(transient=True) as store:
-                kwargs: dict[str, Any] = {
-                    "progress": progress,
-                    "max_window": max_window,
-                    "concurrency": concurrency,
-                }
-                if lag is not None:
-                    kwargs["lag"] = lag
-                if clock is not None:
-                    kwargs["clock"] = clock
-                syncer = Syncer(store, client, scopes=tokens.scopes, **kwargs)
-                return await syncer.run(wanted, first, last)
+        # One sync per vault at a time: a second one is refused (VaultLocked) at once.
+        with sync_lock(self.directory):
+            async with ApiClient(
+                account.api_base, tokens, transport=transport, per_minute=per_minute
+            ) as client:
+                # Transient: the file is held only while a batch commits, so notebooks can read.
+                with self.store(transient=True) as store:
+                    kwargs: dict[str, Any] = {
+                        "progress": progress,
+                        "max_window": max_window,
+                        "concurrency": concurrency,
+                    }
+                    if lag is not None:
+                        kwargs["lag"] = lag
+                    if clock is not None:
+                        kwargs["clock"] = clock
+                    syncer = Syncer(store, client, scopes=tokens.scopes, **kwargs)
+                    return await syncer.run(wanted, first, last)
 
     async def async_legacy_sync(
         self,
@@ -275,7 +278,7 @@ class Vault:
         """The legacy sync; ``clock`` (epoch seconds) and ``sleep`` run it in simulated time."""
         from fitvault import legacy_sync
 
-        with self.store(transient=True) as store:
+        with sync_lock(self.directory), self.store(transient=True) as store:
             return await legacy_sync.sync_vault(
                 self.directory,
                 store,

@@ -1,0 +1,103 @@
+"""Advisory locks between fitvault processes on one vault directory.
+
+``flock`` locks belong to an open file description, so the kernel drops them when the holder
+exits for any reason (SIGKILL included): a crashed sync never leaves a lock that blocks the
+next one, unlike a PID file. The lock files are empty, 0600, and stay in the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from fitvault._errors import VaultError, VaultLocked
+
+SYNC_LOCK = ".sync.lock"
+TOKEN_LOCK = ".token.lock"  # noqa: S105 (a file name)
+TOKEN_WAIT_S = 120.0  # two of the token endpoint's 60 s timeouts
+
+
+def _open(path: Path) -> int:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise VaultError(
+            f"Cannot create {path} ({exc.strerror or exc}); the vault directory must be "
+            "writable: fix its permissions or pick another --vault."
+        ) from None
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(fd: int) -> str:
+    """The PID the holder wrote into the file, in words (best effort: it is a hint)."""
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(os.pread(fd, 32, 0).decode().strip())
+        return f" (process {pid})"
+    return ""
+
+
+def _claim(fd: int) -> None:
+    """Write our PID so that a refused process can name us."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+
+
+@contextlib.contextmanager
+def sync_lock(directory: Path) -> Iterator[None]:
+    """Hold the vault's sync lock, or raise VaultLocked at once if another sync holds it.
+
+    Two syncs would fetch the same pages twice and interleave their commits; refusing the
+    second (as ``flock -n`` does for cron jobs) is what a scheduled sync overlapping a manual
+    one wants: the running sync fills the vault anyway.
+    """
+    fd = _open(Path(directory) / SYNC_LOCK)
+    try:
+        if not _try_lock(fd):
+            raise VaultLocked(
+                f"Another `fitvault sync`{_holder(fd)} is already running on {directory}; "
+                "let it finish (it fetches everything this one would), then run "
+                "`fitvault status` to see the result."
+            )
+        _claim(fd)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.asynccontextmanager
+async def token_lock(
+    directory: Path, poll: float = 0.05, wait: float = TOKEN_WAIT_S
+) -> AsyncIterator[None]:
+    """Hold the vault's token lock, waiting for it without blocking the event loop.
+
+    A refresh holds it for one round trip to the token endpoint (httpx's timeout bounds it);
+    ``wait`` only ends the wait for a holder that is stopped (Ctrl-Z) or hung.
+    """
+    fd = _open(Path(directory) / TOKEN_LOCK)
+    try:
+        deadline = time.monotonic() + wait
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise VaultLocked(
+                    f"Another process{_holder(fd)} has been refreshing the sign-in of "
+                    f"{directory} for {wait:.0f} s; end it (or let it go on), then run the "
+                    "command again."
+                )
+            await asyncio.sleep(poll)
+        _claim(fd)
+        yield
+    finally:
+        os.close(fd)

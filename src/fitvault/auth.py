@@ -277,7 +277,6 @@ class TokenManager:
             log.info("access token refreshed")
             return str(self._token["access_token"])
 
-
     async def _refresh_with_retries(self, refresh_token: str) -> dict[str, Any]:
         """A token endpoint that is down for a moment (5xx, 429, a dropped connection) is tried
         again with backoff, like the API itself; a refusal (``OAuthError``) is final."""

@@ -139,7 +139,10 @@ class FaultInjector:
             if legacy:
                 return legacy_error(400, "invalid_grant", "Refresh token invalid.")
             return json_response(
-                {"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                },
                 400,
             )
         assert fault == "token-down", fault
@@ -187,7 +190,9 @@ class FaultInjector:
         page: dict[str, Any] = msgspec.json.decode(content)
         points = page.pop("dataPoints", [])[skip:]
         if fault is not None:
-            keep = 0 if fault == "empty-page" else 1 + int(uniform("k", key) * max(len(points) - 1, 1))
+            keep = (
+                0 if fault == "empty-page" else 1 + int(uniform("k", key) * max(len(points) - 1, 1))
+            )
             if fault == "empty-page" or keep < len(points):
                 self.dice.count(fault)
                 page["nextPageToken"] = wrap_token(real_token, skip + keep, depth + 1)

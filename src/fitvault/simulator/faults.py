@@ -45,7 +45,7 @@ class Endpoint(Enum):
 
     API = "api"  # any data or account request, either face
     PAGED = "paged"  # a v4 dataPoints list: the API faults and the page faults
-    TOKEN = "token"  # a refresh_token grant at either token endpoint
+    TOKEN = "token"  # noqa: S105 (a refresh_token grant at either token endpoint)
     OTHER = "other"  # sign-in pages, revocation: never faulted
 
     @property

@@ -5,6 +5,8 @@ tables."""
 from __future__ import annotations
 
 import collections
+import gc
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -325,16 +327,20 @@ def test_a_sync_through_the_fault_ends_with_a_clean_sync_s_tables(
 
 
 def test_a_refused_refresh_token_stops_the_sync_and_a_new_sign_in_resumes_it(
-    small_world: World, clean_rows: Any, tmp_path: Path
+    small_world: World, clean_rows: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """invalid_grant is final for that token: a clear error naming `fitvault auth`, and after
-    signing in again the sync completes to a clean sync's tables."""
+    """invalid_grant is final for that token: a clear error naming `fitvault auth` (and no
+    asyncio traceback from the walks it stopped), then after signing in again the sync
+    completes to a clean sync's tables."""
     sim = faulty(small_world, {"401": 0.5, "invalid-grant": 1.0}, seed=2)
     transport = httpx2.ASGITransport(app=sim.app)
     vault = Vault(tmp_path / "vault")
     sign_in(vault, transport, TYPES)
-    with pytest.raises(RefreshTokenExpired, match="fitvault auth"):
-        sync(vault, transport, types=TYPES)
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        with pytest.raises(RefreshTokenExpired, match="fitvault auth"):
+            sync(vault, transport, types=TYPES)
+        gc.collect()
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
     assert sim.faults is not None
     assert sim.faults.injected["invalid-grant"] >= 1
     healthy = httpx2.ASGITransport(app=faulty(small_world, {}).app)  # the same world, no faults

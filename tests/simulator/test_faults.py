@@ -8,6 +8,8 @@ import collections
 import gc
 import logging
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -347,3 +349,21 @@ def test_a_refused_refresh_token_stops_the_sync_and_a_new_sign_in_resumes_it(
     sign_in(vault, healthy, TYPES)
     sync(vault, healthy, types=TYPES)
     assert table_rows(vault) == clean_rows
+
+
+@pytest.mark.slow
+def test_the_faults_benchmark_runs_quick_and_reports_nothing_lost(tmp_path: Path) -> None:
+    """`benchmarks/faults.py --quick` for two classes: its table and its last line's figures."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "faults.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--only", "503,short-page"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    last = dict(pair.split("=") for pair in done.stdout.strip().splitlines()[-1].split())
+    assert last["rows_lost"] == last["rows_duplicated"] == last["crashes"] == "0"
+    assert int(last["faults_injected"]) > 0
+    assert any(line.startswith("short-page") for line in done.stdout.splitlines())

@@ -654,6 +654,8 @@ def simulate(
             faults=spec,
         )
         _note(f"Simulating {days} days for seed {seed} on {url}", style="")
+        if faults:
+            _note(f"Injecting faults: {faults}", style="")
         _note(f"Sign in with: fitvault auth --server {url} --no-browser", style="")
         _note("Stop it with Ctrl-C (or `kill %1` when started with `&`).", style="")
         serve_forever(sim.app, sock)

@@ -4,6 +4,7 @@ tables."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import gc
 import logging
@@ -367,3 +368,33 @@ def test_the_faults_benchmark_runs_quick_and_reports_nothing_lost(tmp_path: Path
     assert last["rows_lost"] == last["rows_duplicated"] == last["crashes"] == "0"
     assert int(last["faults_injected"]) > 0
     assert any(line.startswith("short-page") for line in done.stdout.splitlines())
+
+
+# --- what the faults exposed in the client ------------------------------------------------------
+
+
+def test_a_prefetch_stopped_early_leaves_no_unretrieved_outcome() -> None:
+    """When the consumer stops while the next page has already failed (or ended), that outcome
+    is collected: asyncio has nothing to report with a traceback."""
+    from fitvault._errors import DataError
+    from fitvault.sync import _prefetch
+
+    reported: list[str] = []
+
+    async def source() -> Any:
+        yield 1
+        raise DataError("the next page failed")
+
+    async def consume() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: reported.append(context["message"])
+        )
+        pages = _prefetch(source())
+        async for _ in pages:
+            await asyncio.sleep(0.01)  # the next page's fetch finishes (with its error)
+            break
+        await pages.aclose()  # type: ignore[attr-defined]
+        gc.collect()
+
+    asyncio.run(consume())
+    assert reported == []

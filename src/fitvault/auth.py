@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
+import stamina
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -43,6 +44,8 @@ GOOGLE_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
 GOOGLE_REVOKE = "https://oauth2.googleapis.com/revoke"
 LOCAL_CLIENT_ID = "fitvault-cli"
+REFRESH_ATTEMPTS = 6  # a token endpoint that is briefly down is tried again, as the API is
+REFRESH_GIVE_UP_S = 120.0
 
 TESTING_MODE_HELP = (
     "Google expires refresh tokens after 7 days when the OAuth consent screen of your Google "
@@ -294,19 +297,36 @@ class TokenManager:
         refresh_token = self._token.get("refresh_token")
         if not refresh_token:
             raise AuthError("The stored token cannot be refreshed; run `fitvault auth` again.")
-        async with _oauth_client(self.account, self._transport) as client:
-            try:
-                fresh = await client.refresh_token(
-                    self.account.token_url, refresh_token=refresh_token
-                )
-            except OAuthError as exc:
-                raise _refresh_failure(exc, self._token, self._clock()) from None
-            except httpx2.HTTPError as exc:
-                raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from exc
+        try:
+            fresh = await self._refresh_with_retries(refresh_token)
+        except OAuthError as exc:
+            raise _refresh_failure(exc, self._token, self._clock()) from None
+        except httpx2.HTTPError as exc:
+            raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from exc
         self._token = _stamp(dict(fresh), self._clock(), self._token)
         self.store.save(self._token)
         log.info("access token refreshed")
         return str(self._token["access_token"])
+
+    async def _refresh_with_retries(self, refresh_token: str) -> dict[str, Any]:
+        """A token endpoint that is down for a moment (5xx, 429, a dropped connection) is tried
+        again with backoff, like the API itself; a refusal (``OAuthError``) is final."""
+        async for attempt in stamina.retry_context(
+            on=_token_endpoint_hiccup, attempts=REFRESH_ATTEMPTS, timeout=REFRESH_GIVE_UP_S
+        ):
+            with attempt:
+                async with _oauth_client(self.account, self._transport) as client:
+                    fresh = await client.refresh_token(
+                        self.account.token_url, refresh_token=refresh_token
+                    )
+                    return dict(fresh)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _token_endpoint_hiccup(exc: Exception) -> bool:
+    if isinstance(exc, httpx2.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx2.TransportError)
 
 
 def _refresh_failure(exc: OAuthError, token: dict[str, Any], now: float) -> AuthError:

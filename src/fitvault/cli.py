@@ -4,13 +4,14 @@ to exit codes. Nothing below this module imports Typer or rich."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import stamina
 import typer
@@ -34,6 +35,9 @@ from fitvault._errors import ConfigError, FitvaultError, PartialSync
 from fitvault.http import RetryNotices
 from fitvault.sync import QUOTA_PER_MINUTE, SyncProgress, SyncReport, TypePlan, quota_seconds
 from fitvault.vault import ENV_HOME, Vault
+
+if TYPE_CHECKING:
+    from fitvault.simulator.faults import FaultSpec
 
 app = typer.Typer(
     help="Get all of your Fitbit / Google Health data into a local DuckDB vault.",
@@ -747,6 +751,14 @@ def simulate(
         bool,
         typer.Option("--legacy-gone", help="Legacy Fitbit Web API answers 410, as since 2026-11."),
     ] = False,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            "--faults",
+            help="Inject failures, e.g. '429=0.02,503=0.01,reset=0.005,seed=3' "
+            "(fault=rate per request; see fitvault.simulator.faults for the names).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Google Health API v4 simulator (and its OAuth endpoints) on loopback."""
     from fitvault.simulator.app import create_app
@@ -762,6 +774,7 @@ def simulate(
         _note(f"Wrote {days} days for seed {seed} to {takeout}", style="")
         return
 
+    spec = _fault_spec(faults) if faults else None
     try:
         sock = bind(port)  # first, so a busy port is reported before any work
     except OSError as exc:
@@ -777,8 +790,11 @@ def simulate(
             auto_approve=auto_approve,
             quota_per_minute=quota or None,
             legacy_gone=legacy_gone,
+            faults=spec,
         )
         _note(f"Simulating {days} days for seed {seed} on {url}", style="")
+        if faults:
+            _note(f"Injecting faults: {faults}", style="")
         _note(f"Sign in with: fitvault auth --server {url} --no-browser", style="")
         _note("Stop it with Ctrl-C (or `kill %1` when started with `&`).", style="")
         serve_forever(sim.app, sock)
@@ -831,6 +847,17 @@ def _configure_output() -> None:
     stamina.instrumentation.set_on_retry_hooks([RetryNotices(NOTICES)])
     with contextlib.suppress(ValueError):  # not the main thread (e.g. called from a test runner)
         signal.signal(signal.SIGTERM, _terminate_like_interrupt)
+
+
+def _fault_spec(text: str) -> FaultSpec:
+    """``--faults`` parsed; on a socket a ``timeout`` fault stalls past the client's 30 s."""
+    from fitvault.simulator.faults import FaultSpec
+
+    try:
+        spec = FaultSpec.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--faults") from None
+    return dataclasses.replace(spec, stall=spec.stall or 35.0)
 
 
 def _run() -> int:

@@ -238,8 +238,21 @@ class ApiClient:
                 await self._tokens.refresh()
                 continue
             if resp.is_success:
+                _check_json(resp)
                 return Response(resp.status_code, resp.content, str(resp.url))
             raise _translate(resp, describe)
+
+
+def _check_json(resp: httpx2.Response) -> None:
+    """A 2xx JSON body that does not parse (cut short on the way) is retried like a dropped
+    connection: the next attempt usually gets it whole, where parsing it later would refuse
+    the whole type. Validating without building objects costs well under 1 ms a page."""
+    if "json" not in resp.headers.get("content-type", ""):
+        return
+    try:
+        msgspec.json.decode(resp.content, type=msgspec.Raw)
+    except msgspec.DecodeError as exc:
+        raise _Transient(f"HTTP {resp.status_code} with a malformed JSON body ({exc})") from None
 
 
 def _describe(method: str, path: str, params: Mapping[str, str] | None) -> str:

@@ -318,8 +318,9 @@ async def _prefetch(source: AsyncIterator[T]) -> AsyncIterator[T]:
     finally:
         if not pending.done():
             pending.cancel()
-            with_suppressed = asyncio.gather(pending, return_exceptions=True)
-            await with_suppressed
+        # Also when it already finished: an outcome never retrieved (the walk's end, or the
+        # error that stopped the type) is logged by asyncio with a traceback.
+        await asyncio.gather(pending, return_exceptions=True)
 
 
 class Syncer:

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from fitvault.simulator.fault_inject import FaultInjector
+from fitvault.simulator.faults import Dice, FaultSpec
 from fitvault.simulator.google_v4 import HealthApi, Quota
 from fitvault.simulator.legacy_api import LegacyApi
 from fitvault.simulator.legacy_oauth import LegacyOAuth
@@ -29,6 +32,7 @@ class Simulator:
     api: HealthApi
     oauth: OAuthServer
     legacy: LegacyApi  # the legacy Fitbit Web API face; ``legacy.switches`` holds its knobs
+    faults: Dice | None = None  # what was injected, when built with ``faults=``
 
 
 def create_app(
@@ -40,10 +44,12 @@ def create_app(
     testing_mode: bool = True,
     legacy_per_hour: int | None = RATE_LIMIT,
     legacy_gone: bool = False,
+    faults: FaultSpec | None = None,
 ) -> Simulator:
     """Build the simulator for ``world``; ``quota_per_minute=None`` turns the v4 quota off,
     ``legacy_per_hour=None`` the legacy face's hourly limit; ``legacy_gone`` makes every legacy
-    endpoint answer 410 as the real host does since 2026-11-02."""
+    endpoint answer 410 as the real host does since 2026-11-02; ``faults`` injects failures
+    (``simulator.faults``) in front of every route."""
     key = hashlib.sha256(f"fitvault-simulator:{world.person.health_user_id}".encode()).digest()
     oauth = OAuthServer(
         user_id=world.person.health_user_id,
@@ -77,4 +83,17 @@ def create_app(
         ),
         Route("/{path:path}", api.handle, methods=methods),
     ]
-    return Simulator(app=Starlette(routes=routes), world=world, api=api, oauth=oauth, legacy=legacy)
+    dice = Dice(faults) if faults is not None else None
+    middleware = (
+        [Middleware(FaultInjector, dice=dice, oauth=oauth, legacy_oauth=legacy_oauth)]
+        if dice is not None
+        else []
+    )
+    return Simulator(
+        app=Starlette(routes=routes, middleware=middleware),
+        world=world,
+        api=api,
+        oauth=oauth,
+        legacy=legacy,
+        faults=dice,
+    )

@@ -35,22 +35,10 @@ from pathlib import Path
 
 import httpx2
 
+from fitvault import report
+
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-TYPES = [
-    "heart-rate",
-    "sleep",
-    "steps",
-    "daily-resting-heart-rate",
-    "daily-heart-rate-variability",
-    "daily-heart-rate-zones",
-    "daily-oxygen-saturation",
-    "daily-respiratory-rate",
-    "daily-sleep-temperature-derivations",
-    "daily-vo2-max",
-    "active-zone-minutes",
-    "exercise",
-    "weight",
-]
+TYPES = list(report.TYPES)
 TARGET_S, TARGET_MB, TARGET_INTERACTIVE_S = 5.0, 15.0, 2.0
 ROOT = Path(__file__).resolve().parents[1]
 

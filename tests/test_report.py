@@ -26,21 +26,7 @@ from tests.chromium import CHROMIUM, DevTools, drag, launch, open_page, plot_xy,
 from tests.conftest import NOW, FakeClock, sign_in, sync
 
 # Everything the report draws, minus types it does not read: a few days keep the sync short.
-REPORT_TYPES = [
-    "heart-rate",
-    "sleep",
-    "steps",
-    "daily-resting-heart-rate",
-    "daily-heart-rate-variability",
-    "daily-heart-rate-zones",
-    "daily-oxygen-saturation",
-    "daily-respiratory-rate",
-    "daily-sleep-temperature-derivations",
-    "daily-vo2-max",
-    "active-zone-minutes",
-    "exercise",
-    "weight",
-]
+REPORT_TYPES = list(report.TYPES)
 SECTION_IDS = ("overview", "heart", "sleep", "activity", "vitals", "data")
 
 

@@ -28,7 +28,15 @@ from fitvault.report.sections import SECTIONS
 if TYPE_CHECKING:
     from fitvault.vault import Vault
 
-__all__ = ["ReportData", "check_out", "gather", "render", "write"]
+__all__ = ["TYPES", "ReportData", "check_out", "gather", "render", "write"]
+
+# The data types the report draws (a sync of just these fills every section).
+TYPES = (
+    "heart-rate", "sleep", "steps", "daily-resting-heart-rate", "daily-heart-rate-variability",
+    "daily-heart-rate-zones", "daily-oxygen-saturation", "daily-respiratory-rate",
+    "daily-sleep-temperature-derivations", "daily-vo2-max", "active-zone-minutes", "exercise",
+    "weight",
+)  # fmt: skip
 
 
 def render(vault: Vault, since: dt.date | None = None, until: dt.date | None = None) -> str:

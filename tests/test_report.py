@@ -123,9 +123,17 @@ def test_axes_are_labelled_with_units(html: str) -> None:
 
 
 def test_marks_carry_hover_text(html: str) -> None:
-    """Points, bars and cells have <title> hover text that works without scripts."""
+    """Points, bars and heat-map colours have <title> hover text that works without scripts;
+    the heat map's exact cell values travel in data-v for the page's script."""
     assert re.search(r"<circle [^>]*><title>[A-Z][a-z]{2} \d\d [A-Z][a-z]{2} 2026: ", html)
-    assert re.search(r"<rect [^>]*><title>[^<]*bpm</title></rect>", html)
+    assert re.search(
+        r"<path fill=\"#[0-9a-f]{6}\" d=\"M[^\"]+\"><title>\d+–\d+ bpm</title></path>", html
+    )
+    cells = re.search(r'<g class="heat" data-heat="[^"]+ 1 (\d+) 24" [^>]*data-v="([^"]*)"', html)
+    assert cells, "no heat map grid"
+    values = cells[2].split(",")
+    assert len(values) == int(cells[1]) * 24
+    assert 40 <= min(int(v) for v in values if v) <= max(int(v) for v in values if v) <= 200
 
 
 def test_exercise_table_and_data_section(html: str) -> None:
@@ -422,6 +430,47 @@ def test_charts_zoom_and_hover_in_chromium(html: str, tmp_path: Path, browser: D
     assert f - e < full[1] - full[0]
     assert browser.errors() == []
     assert browser.requests(besides=path.as_uri()) == []
+
+
+@pytest.mark.slow
+def test_the_heat_map_names_the_cell_under_the_pointer(
+    html: str, tmp_path: Path, browser: DevTools
+) -> None:
+    """Hovering the hour-by-day heat map (one path per colour, not a rect per cell) shows the
+    day, the hour and that cell's mean bpm as the page's data holds it; after a zoom the cell
+    under the pointer is still the one named."""
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    open_page(browser, path, 1000, 800)
+    heat = "svg.zoom:has(g.heat)"
+    browser.js(f"document.querySelector({json.dumps(heat)}).scrollIntoView({{block: 'center'}})")
+    x0, step, cols, rows = browser.js(
+        f"document.querySelector({json.dumps(heat + ' g.heat')}).dataset.heat"
+    ).split()
+    values = browser.js(f"document.querySelector({json.dumps(heat + ' g.heat')}).dataset.v").split(
+        ","
+    )
+    n, rows_n = int(cols), int(rows)
+
+    def tip_at(fx: float, fy: float) -> str | None:
+        browser.mouse("mouseMoved", *plot_xy(browser, heat, fx, fy))
+        return browser.js(  # type: ignore[no-any-return]
+            "(() => { const t = document.querySelector('.tip');"
+            " return t && !t.hidden ? t.textContent : null; })()"
+        )
+
+    # The middle of column 1, row 14 (14:00–15:00): which cell that is follows from the grid.
+    col, row = 1, 14
+    tip = tip_at((col + 0.5) / n, (row + 0.5) / rows_n)
+    day = dt.date.fromordinal(int(float(x0)) + col * int(step))
+    expected = f"{day:%a %d %b %Y}, 14:00–15:00: {values[col * rows_n + row]} bpm"
+    assert tip == expected
+    drag(browser, plot_xy(browser, heat, 0.02), plot_xy(browser, heat, 0.6))
+    assert view(browser, heat) is not None
+    tip = tip_at(0.01, (row + 0.5) / rows_n)
+    assert tip is not None
+    assert tip.startswith(f"{dt.date.fromordinal(int(float(x0))):%a %d %b %Y}")
+    assert browser.errors() == []
 
 
 @pytest.mark.slow

@@ -12,8 +12,7 @@ import base64
 import hashlib
 from importlib import resources
 
-from fitvault.plots import STAGE_COLOURS
-from fitvault.report.svg import esc
+from fitvault.report.svg import STAGE_COLOURS, esc
 
 SCRIPT = resources.files("fitvault.report").joinpath("interact.js").read_text(encoding="utf-8")
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fitvault.report.svg import Chart, Tick, esc, num, svg, viridis
+from fitvault.report.svg import MANY, Chart, Tick, esc, num, svg, viridis
 
 STAGES = ("deep", "light", "rem", "wake")
 STAGE_OF = {"DEEP": "deep", "LIGHT": "light", "REM": "rem", "AWAKE": "wake", "WAKE": "wake"}
@@ -195,15 +195,26 @@ def stacked(
     top = float(total.max()) * 1.1 or 1.0
     c = _date_chart(title, ylabel, total, lo=0.0, hi=top, pad=width / 2 + 0.1)
     xs, bottom = _xs(table), np.zeros(len(table))
-    for col, cls in classes.items():
-        if col not in table:
-            continue
+    days = [day_label(int(x)) for x in xs]
+    shown = [col for col in classes if col in table]
+    # Many bars are paths whose hover text the script shows for the nearest x: there one text
+    # per date names every part of the stack, carried by the first part only.
+    whole = [
+        f"{d}: " + ", ".join(f"{labels[col]} {x:,.0f}" for col, x in zip(shown, row, strict=True))
+        + f" {unit}"
+        for d, row in zip(days, table[shown].to_numpy(dtype="float64").tolist(), strict=True)
+    ] if len(xs) > MANY else None  # fmt: skip
+    for n, col in enumerate(shown):
         v = table[col].to_numpy(dtype="float64")
-        tips = [
-            f"{t:%a %d %b %Y}: {labels[col]} {x:,.0f} {unit}"
-            for t, x in zip(table.index, v, strict=True)
-        ]
-        c.bars(xs, v.tolist(), width, cls, label=labels[col], bottoms=bottom.tolist(), titles=tips)
+        tips = (
+            (whole if n == 0 else None)
+            if whole is not None
+            else [f"{d}: {labels[col]} {x:,.0f} {unit}" for d, x in zip(days, v, strict=True)]
+        )
+        c.bars(
+            xs, v.tolist(), width, classes[col], label=labels[col], bottoms=bottom.tolist(),
+            titles=tips,
+        )  # fmt: skip
         bottom = bottom + v
     return c.render()
 
@@ -458,6 +469,10 @@ def calendar(wear: pd.DataFrame, first: dt.date, last: dt.date) -> str:
     lo = {y: week(max(first, dt.date(y, 1, 1))) if len(years) == 1 else 0 for y in years}
     cols = max(week(min(last, dt.date(y, 12, 31))) - lo[y] + 1 for y in years)
     width = label_w + cols * (cell + gap) + 4
+    # Over a year, a rect and a title per day (7 000 elements for five years) give way to one
+    # path per two-hour step of wear, each titled with its range, and one for empty days.
+    grouped = (last - first).days + 1 > 400
+    steps: dict[int, list[str]] = {}
     for row, year in enumerate(years):
         top = 4 + row * (7 * (cell + gap) + 14)
         jan1 = dt.date(year, 1, 1)
@@ -467,19 +482,37 @@ def calendar(wear: pd.DataFrame, first: dt.date, last: dt.date) -> str:
             col = week(day) - lo[year]
             x, y = label_w + col * (cell + gap), top + day.weekday() * (cell + gap)
             minutes = worn.get(day, 0)
-            if minutes:
-                fill = f'fill="{viridis(minutes / 1440)}"'
-                tip = (
-                    f"{day:%a %d %b %Y}: worn {minutes // 60} h {minutes % 60:02d} min "
-                    f"({minutes / 14.4:.0f} %)"
+            if grouped:
+                step = min(minutes // 120, 11) if minutes else -1
+                steps.setdefault(step, []).append(
+                    f"M{num(x)},{num(y)}h{num(cell)}v{num(cell)}h-{num(cell)}z"
                 )
-                cls = "day"
             else:
-                fill, tip, cls = "", f"{day:%a %d %b %Y}: no data", "day nodata"
-            marks.append(
-                f'<rect class="{cls}" x="{num(x)}" y="{num(y)}" width="{num(cell)}" '
-                f'height="{num(cell)}" {fill}><title>{esc(tip)}</title></rect>'
-            )
+                marks.append(_calendar_day(day, minutes, x, y, cell))
             day += dt.timedelta(days=1)
+    for step, cells in sorted(steps.items()):
+        if step < 0:
+            marks.append(
+                f'<path class="day nodata" d="{"".join(cells)}"><title>no data</title></path>'
+            )
+        else:
+            marks.append(
+                f'<path class="day" fill="{viridis((step + 0.5) / 12)}" d="{"".join(cells)}">'
+                f"<title>worn {2 * step}–{2 * step + 2} h a day</title></path>"
+            )
     height = 4 + len(years) * (7 * (cell + gap) + 14)
     return svg("Coverage: hours worn per day", max(width, 200), height, "".join(marks), 3 * width)
+
+
+def _calendar_day(day: dt.date, minutes: int, x: float, y: float, cell: float) -> str:
+    if minutes:
+        fill = f'fill="{viridis(minutes / 1440)}"'
+        worn = f"worn {minutes // 60} h {minutes % 60:02d} min ({minutes / 14.4:.0f} %)"
+        tip = f"{day:%a %d %b %Y}: {worn}"
+        cls = "day"
+    else:
+        fill, tip, cls = "", f"{day:%a %d %b %Y}: no data", "day nodata"
+    return (
+        f'<rect class="{cls}" x="{num(x)}" y="{num(y)}" width="{num(cell)}" '
+        f'height="{num(cell)}" {fill}><title>{esc(tip)}</title></rect>'
+    )

@@ -243,6 +243,45 @@ def test_long_ranges_are_drawn_per_week_and_stay_small() -> None:
     assert page.count('<rect class="f-steps"') <= 60  # weekly totals only, no daily bars
 
 
+def test_long_series_become_one_path_each_with_hover_text_for_the_script() -> None:
+    """Over 150 bars a series is one path whose data-tip names every part of each stack (no
+    rect per bar); over 400 nights the scatter is one path of dots; over 400 days the coverage
+    calendar is one path per two-hour step of wear, each titled with its range."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import charts
+
+    days = pd.date_range("2024-01-01", periods=500, freq="D")
+    parts = pd.DataFrame({"a": np.full(500, 10.0), "b": np.arange(500) % 7 + 1.0}, index=days)
+    body = charts.stacked("S", "min", parts, {"a": "f-z1", "b": "f-z2"}, {"a": "A", "b": "B"})
+    assert re.search(r'<rect class="f-z\d" ', body) is None  # (the legend's keys are rects)
+    paths = re.findall(
+        r'<path class="(f-z\d)" d="([^"]+)"( data-tx="[^"]*" data-tip="([^"]*)")?', body
+    )
+    assert [p[0] for p in paths] == ["f-z1", "f-z2"]
+    assert paths[0][1].count("z") == paths[1][1].count("z") == 500  # a subpath per bar
+    tips = paths[0][3].split("|")
+    assert len(tips) == 500
+    assert tips[3] == "Thu 04 Jan 2024: A 10, B 4 min"
+    assert paths[1][2] == ""  # the stack's text rides on its first part only
+
+    nights = pd.DataFrame(
+        {"date": days, "minutes_in_bed": np.arange(500) % 90 + 400.0,
+         "minutes_asleep": np.arange(500) % 80 + 360.0}
+    )  # fmt: skip
+    scatter = charts.scatter(nights)
+    assert scatter.count("<circle") == 1  # the legend's
+    dots = re.search(r'<path class="dots f-asleep" d="([^"]+)"', scatter)
+    assert dots and dots[1].count("h0") == 500
+
+    wear = pd.DataFrame({"date": days.date[::2], "wear_minutes_derived": 1300})
+    cal = charts.calendar(wear, days[0].date(), days[-1].date())
+    assert "<rect" not in cal
+    assert re.findall(r"<title>([^<]*)</title></path>", cal) == ["no data", "worn 20–22 h a day"]
+    assert cal.count("h12v12h-12z") == 500
+
+
 # --- the one-pass aggregates agree with the Vault API ------------------------------------------
 
 
@@ -523,4 +562,30 @@ def test_a_long_daily_line_hovers_and_zooms_by_date(tmp_path: Path, browser: Dev
     after = browser.js("[...document.querySelectorAll('g.xt text')].map(t => t.textContent)")
     assert all(re.fullmatch(r"[A-Z][a-z]{2}( \d{4})?|\d{4}", t) for t in before), before
     assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", t) for t in after), after
+    assert browser.errors() == []
+
+
+@pytest.mark.slow
+def test_long_stacked_bars_hover_with_every_part(tmp_path: Path, browser: DevTools) -> None:
+    """500 days of stacked bars are one path per part: hovering the middle shows the nearest
+    day with every part of its stack, read from the first part's data attributes."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import charts
+    from fitvault.report.page import page
+
+    days = pd.date_range("2024-01-01", periods=500, freq="D")
+    parts = pd.DataFrame({"a": np.full(500, 10.0), "b": np.arange(500) % 7 + 1.0}, index=days)
+    body = charts.stacked("S", "min", parts, {"a": "f-z1", "b": "f-z2"}, {"a": "A", "b": "B"})
+    path = tmp_path / "bars.html"
+    path.write_text(page("t", "s", [("heart", "Heart", body)], "f"), encoding="utf-8")
+    open_page(browser, path, 1000, 800)
+    browser.mouse("mouseMoved", *plot_xy(browser, DATE_CHART, 0.5))
+    tip = browser.js("document.querySelector('.tip').textContent")
+    match = re.fullmatch(r"(\w{3} \d\d \w{3} \d{4}): A 10, B (\d) min", tip)
+    assert match, tip
+    shown = pd.Timestamp(dt.datetime.strptime(match[1], "%a %d %b %Y"))
+    assert abs((shown - days[250]).days) <= 3
+    assert int(match[2]) == parts.loc[shown, "b"]
     assert browser.errors() == []

@@ -273,7 +273,8 @@ def test_long_series_become_one_path_each_with_hover_text_for_the_script() -> No
     scatter = charts.scatter(nights)
     assert scatter.count("<circle") == 1  # the legend's
     dots = re.search(r'<path class="dots f-asleep" d="([^"]+)"', scatter)
-    assert dots and dots[1].count("h0") == 500
+    assert dots
+    assert dots[1].count("h0") == 500
 
     wear = pd.DataFrame({"date": days.date[::2], "wear_minutes_derived": 1300})
     cal = charts.calendar(wear, days[0].date(), days[-1].date())

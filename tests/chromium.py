@@ -81,7 +81,8 @@ def launch() -> Iterator[DevTools]:
         raise FileNotFoundError("Chromium is not installed (apt-get install chromium)")
     from websockets.sync.client import connect
 
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still be writing the profile as the browser exits.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [
                 CHROMIUM,
@@ -109,13 +110,26 @@ def launch() -> Iterator[DevTools]:
                     raise RuntimeError(f"Chromium exited with {proc.returncode}")
                 time.sleep(0.05)
             port = int(port_file.read_text().split()[0])
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as answer:
-                pages = [t for t in json.load(answer) if t["type"] == "page"]
+            pages = _pages(port)
             with connect(pages[0]["webSocketDebuggerUrl"], max_size=None) as ws:
                 yield DevTools(ws)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def _pages(port: int) -> list[dict[str, Any]]:
+    """The browser's page targets; on a loaded machine the port file can come a moment before
+    the endpoint answers, so a refused connection is retried for a few seconds."""
+    for attempt in range(50):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as answer:
+                return [t for t in json.load(answer) if t["type"] == "page"]
+        except OSError:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
+    return []
 
 
 def open_page(

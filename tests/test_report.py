@@ -123,9 +123,17 @@ def test_axes_are_labelled_with_units(html: str) -> None:
 
 
 def test_marks_carry_hover_text(html: str) -> None:
-    """Points, bars and cells have <title> hover text that works without scripts."""
+    """Points, bars and heat-map colours have <title> hover text that works without scripts;
+    the heat map's exact cell values travel in data-v for the page's script."""
     assert re.search(r"<circle [^>]*><title>[A-Z][a-z]{2} \d\d [A-Z][a-z]{2} 2026: ", html)
-    assert re.search(r"<rect [^>]*><title>[^<]*bpm</title></rect>", html)
+    assert re.search(
+        r"<path fill=\"#[0-9a-f]{6}\" d=\"M[^\"]+\"><title>\d+–\d+ bpm</title></path>", html
+    )
+    cells = re.search(r'<g class="heat" data-heat="[^"]+ 1 (\d+) 24" [^>]*data-v="([^"]*)"', html)
+    assert cells, "no heat map grid"
+    values = cells[2].split(",")
+    assert len(values) == int(cells[1]) * 24
+    assert 40 <= min(int(v) for v in values if v) <= max(int(v) for v in values if v) <= 200
 
 
 def test_exercise_table_and_data_section(html: str) -> None:
@@ -233,6 +241,46 @@ def test_long_ranges_are_drawn_per_week_and_stay_small() -> None:
     assert "Steps per week (Monday–Sunday)" in page
     assert page.count("<rect") < 2000
     assert page.count('<rect class="f-steps"') <= 60  # weekly totals only, no daily bars
+
+
+def test_long_series_become_one_path_each_with_hover_text_for_the_script() -> None:
+    """Over 150 bars a series is one path whose data-tip names every part of each stack (no
+    rect per bar); over 400 nights the scatter is one path of dots; over 400 days the coverage
+    calendar is one path per two-hour step of wear, each titled with its range."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import charts
+
+    days = pd.date_range("2024-01-01", periods=500, freq="D")
+    parts = pd.DataFrame({"a": np.full(500, 10.0), "b": np.arange(500) % 7 + 1.0}, index=days)
+    body = charts.stacked("S", "min", parts, {"a": "f-z1", "b": "f-z2"}, {"a": "A", "b": "B"})
+    assert re.search(r'<rect class="f-z\d" ', body) is None  # (the legend's keys are rects)
+    paths = re.findall(
+        r'<path class="(f-z\d)" d="([^"]+)"( data-tx="[^"]*" data-tip="([^"]*)")?', body
+    )
+    assert [p[0] for p in paths] == ["f-z1", "f-z2"]
+    assert paths[0][1].count("z") == paths[1][1].count("z") == 500  # a subpath per bar
+    tips = paths[0][3].split("|")
+    assert len(tips) == 500
+    assert tips[3] == "Thu 04 Jan 2024: A 10, B 4 min"
+    assert paths[1][2] == ""  # the stack's text rides on its first part only
+
+    nights = pd.DataFrame(
+        {"date": days, "minutes_in_bed": np.arange(500) % 90 + 400.0,
+         "minutes_asleep": np.arange(500) % 80 + 360.0}
+    )  # fmt: skip
+    scatter = charts.scatter(nights)
+    assert scatter.count("<circle") == 1  # the legend's
+    dots = re.search(r'<path class="dots f-asleep" d="([^"]+)"', scatter)
+    assert dots
+    assert dots[1].count("h0") == 500
+
+    wear = pd.DataFrame({"date": days.date[::2], "wear_minutes_derived": 1300})
+    cal = charts.calendar(wear, days[0].date(), days[-1].date())
+    assert "<rect" not in cal
+    assert re.findall(r"<title>([^<]*)</title></path>", cal) == ["no data", "worn 20–22 h a day"]
+    assert cal.count("h12v12h-12z") == 500
 
 
 # --- the one-pass aggregates agree with the Vault API ------------------------------------------
@@ -425,6 +473,47 @@ def test_charts_zoom_and_hover_in_chromium(html: str, tmp_path: Path, browser: D
 
 
 @pytest.mark.slow
+def test_the_heat_map_names_the_cell_under_the_pointer(
+    html: str, tmp_path: Path, browser: DevTools
+) -> None:
+    """Hovering the hour-by-day heat map (one path per colour, not a rect per cell) shows the
+    day, the hour and that cell's mean bpm as the page's data holds it; after a zoom the cell
+    under the pointer is still the one named."""
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    open_page(browser, path, 1000, 800)
+    heat = "svg.zoom:has(g.heat)"
+    browser.js(f"document.querySelector({json.dumps(heat)}).scrollIntoView({{block: 'center'}})")
+    x0, step, cols, rows = browser.js(
+        f"document.querySelector({json.dumps(heat + ' g.heat')}).dataset.heat"
+    ).split()
+    values = browser.js(f"document.querySelector({json.dumps(heat + ' g.heat')}).dataset.v").split(
+        ","
+    )
+    n, rows_n = int(cols), int(rows)
+
+    def tip_at(fx: float, fy: float) -> str | None:
+        browser.mouse("mouseMoved", *plot_xy(browser, heat, fx, fy))
+        return browser.js(  # type: ignore[no-any-return]
+            "(() => { const t = document.querySelector('.tip');"
+            " return t && !t.hidden ? t.textContent : null; })()"
+        )
+
+    # The middle of column 1, row 14 (14:00–15:00): which cell that is follows from the grid.
+    col, row = 1, 14
+    tip = tip_at((col + 0.5) / n, (row + 0.5) / rows_n)
+    day = dt.date.fromordinal(int(float(x0)) + col * int(step))
+    expected = f"{day:%a %d %b %Y}, 14:00–15:00: {values[col * rows_n + row]} bpm"
+    assert tip == expected
+    drag(browser, plot_xy(browser, heat, 0.02), plot_xy(browser, heat, 0.6))
+    assert view(browser, heat) is not None
+    tip = tip_at(0.01, (row + 0.5) / rows_n)
+    assert tip is not None
+    assert tip.startswith(f"{dt.date.fromordinal(int(float(x0))):%a %d %b %Y}")
+    assert browser.errors() == []
+
+
+@pytest.mark.slow
 def test_with_scripts_off_the_charts_are_static_svg_with_hover_titles(
     html: str, tmp_path: Path, browser: DevTools
 ) -> None:
@@ -474,4 +563,30 @@ def test_a_long_daily_line_hovers_and_zooms_by_date(tmp_path: Path, browser: Dev
     after = browser.js("[...document.querySelectorAll('g.xt text')].map(t => t.textContent)")
     assert all(re.fullmatch(r"[A-Z][a-z]{2}( \d{4})?|\d{4}", t) for t in before), before
     assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", t) for t in after), after
+    assert browser.errors() == []
+
+
+@pytest.mark.slow
+def test_long_stacked_bars_hover_with_every_part(tmp_path: Path, browser: DevTools) -> None:
+    """500 days of stacked bars are one path per part: hovering the middle shows the nearest
+    day with every part of its stack, read from the first part's data attributes."""
+    import numpy as np
+    import pandas as pd
+
+    from fitvault.report import charts
+    from fitvault.report.page import page
+
+    days = pd.date_range("2024-01-01", periods=500, freq="D")
+    parts = pd.DataFrame({"a": np.full(500, 10.0), "b": np.arange(500) % 7 + 1.0}, index=days)
+    body = charts.stacked("S", "min", parts, {"a": "f-z1", "b": "f-z2"}, {"a": "A", "b": "B"})
+    path = tmp_path / "bars.html"
+    path.write_text(page("t", "s", [("heart", "Heart", body)], "f"), encoding="utf-8")
+    open_page(browser, path, 1000, 800)
+    browser.mouse("mouseMoved", *plot_xy(browser, DATE_CHART, 0.5))
+    tip = browser.js("document.querySelector('.tip').textContent")
+    match = re.fullmatch(r"(\w{3} \d\d \w{3} \d{4}): A 10, B (\d) min", tip)
+    assert match, tip
+    shown = pd.Timestamp(dt.datetime.strptime(match[1], "%a %d %b %Y"))
+    assert abs((shown - days[250]).days) <= 3
+    assert int(match[2]) == parts.loc[shown, "b"]
     assert browser.errors() == []

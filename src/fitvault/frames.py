@@ -123,7 +123,9 @@ def _localise(df: pd.DataFrame, columns: list[str], tz: str) -> pd.DataFrame:
     for col in columns:
         df[col] = df[col].dt.tz_convert(tz)
     if "utc_offset_s" in df:  # seconds for arithmetic, "-04:00" for reading
-        df["utc_offset"] = df["utc_offset_s"].map(format_offset).astype("string")
+        # A person has a handful of offsets: format each once, not once per row.
+        names = {v: format_offset(v) for v in df["utc_offset_s"].dropna().unique().tolist()}
+        df["utc_offset"] = df["utc_offset_s"].map(names).astype("string")
     return df
 
 

@@ -37,8 +37,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from fitvault._errors import ConfigError
 from fitvault._fs import probe_writable
+from fitvault.report.svg import STAGE_COLOURS
 
-STAGE_COLOURS = {"deep": "#1f3a68", "light": "#7fb2e5", "rem": "#8e5bb5", "wake": "#e8743b"}
 STAGE_LABELS = {"deep": "Deep", "light": "Light", "rem": "REM", "wake": "Wake"}
 STAGE_COLUMNS = {
     "deep": "minutes_deep",

@@ -7,13 +7,14 @@ date's ordinal number, so a missing day is a gap, never a squeezed axis.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from fitvault.report.svg import Chart, Tick, esc, num, svg, viridis
+from fitvault.report.svg import MANY, Chart, Tick, esc, num, svg, viridis
 
 STAGES = ("deep", "light", "rem", "wake")
 STAGE_OF = {"DEEP": "deep", "LIGHT": "light", "REM": "rem", "AWAKE": "wake", "WAKE": "wake"}
@@ -102,13 +103,25 @@ def _date_chart(
 
 
 def _xs(s: pd.Series | pd.DataFrame) -> list[float]:
-    return [ordinal(t) for t in s.index]
+    """The index's dates as ordinals, for the whole index at once."""
+    days = pd.DatetimeIndex(s.index).to_numpy(dtype="datetime64[D]").astype("int64")
+    return (days + _EPOCH).astype("float64").tolist()
+
+
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+@functools.lru_cache(maxsize=8192)
+def day_label(day: int) -> str:
+    """``Mon 20 May 2024`` for a date ordinal: each day is formatted once per report, not once
+    per chart (``strftime`` over every series was a tenth of the 5-year report's time)."""
+    return dt.date.fromordinal(day).strftime("%a %d %b %Y")
 
 
 def _tips(s: pd.Series, fmt: str) -> list[str]:
-    days = pd.DatetimeIndex(s.index).strftime("%a %d %b %Y")
     return [
-        f"{d}: {fmt.format(v)}" if math.isfinite(v) else "" for d, v in zip(days, s, strict=True)
+        f"{day_label(int(x))}: {fmt.format(v)}" if math.isfinite(v) else ""
+        for x, v in zip(_xs(s), s.tolist(), strict=True)
     ]
 
 
@@ -182,15 +195,26 @@ def stacked(
     top = float(total.max()) * 1.1 or 1.0
     c = _date_chart(title, ylabel, total, lo=0.0, hi=top, pad=width / 2 + 0.1)
     xs, bottom = _xs(table), np.zeros(len(table))
-    for col, cls in classes.items():
-        if col not in table:
-            continue
+    days = [day_label(int(x)) for x in xs]
+    shown = [col for col in classes if col in table]
+    # Many bars are paths whose hover text the script shows for the nearest x: there one text
+    # per date names every part of the stack, carried by the first part only.
+    whole = [
+        f"{d}: " + ", ".join(f"{labels[col]} {x:,.0f}" for col, x in zip(shown, row, strict=True))
+        + f" {unit}"
+        for d, row in zip(days, table[shown].to_numpy(dtype="float64").tolist(), strict=True)
+    ] if len(xs) > MANY else None  # fmt: skip
+    for n, col in enumerate(shown):
         v = table[col].to_numpy(dtype="float64")
-        tips = [
-            f"{t:%a %d %b %Y}: {labels[col]} {x:,.0f} {unit}"
-            for t, x in zip(table.index, v, strict=True)
-        ]
-        c.bars(xs, v.tolist(), width, cls, label=labels[col], bottoms=bottom.tolist(), titles=tips)
+        tips = (
+            (whole if n == 0 else None)
+            if whole is not None
+            else [f"{d}: {labels[col]} {x:,.0f} {unit}" for d, x in zip(days, v, strict=True)]
+        )
+        c.bars(
+            xs, v.tolist(), width, classes[col], label=labels[col], bottoms=bottom.tolist(),
+            titles=tips,
+        )  # fmt: skip
         bottom = bottom + v
     return c.render()
 
@@ -256,8 +280,15 @@ def day_heart_rate(
 def heatmap(table: pd.DataFrame, weekly: bool) -> str:
     """Mean bpm per local hour (y) and date or week (x), on the viridis scale."""
     lo, hi = np.nanpercentile(table["bpm"], [2, 98])
-    periods = pd.to_datetime(table["period"])
-    x0, x1 = ordinal(periods.min()), ordinal(periods.max()) + (7 if weekly else 1)
+    span = 7 if weekly else 1
+    x = np.asarray(_xs(table.set_index(pd.to_datetime(table["period"]))), dtype="int64")
+    first = int(x.min())
+    cols = (int(x.max()) - first) // span + 1
+    grid = np.full((cols, 24), np.nan)
+    grid[(x - first) // span, table["hour"].to_numpy(dtype="int64")] = table["bpm"].to_numpy(
+        dtype="float64"
+    )
+    x0, x1 = float(first), float(first + cols * span)
     c = Chart(
         f"Heart rate by hour of day and {'week' if weekly else 'day'} "
         f"(colour: mean bpm, {lo:.0f} dark – {hi:.0f} bright)",
@@ -266,23 +297,11 @@ def heatmap(table: pd.DataFrame, weekly: bool) -> str:
         (x0, x1),
         (0, 24),
         date_ticks(x0, x1 - 1),
-        [(h, f"{h:02d}:00") for h in range(0, 25, 6)],
+        [(24 - h, f"{h:02d}:00") for h in range(0, 25, 6)],
         height=300,
         zoom="date",
     )
-    span = 7 if weekly else 1
-    what = "week of" if weekly else ""
-    for p, h, v in zip(periods, table["hour"], table["bpm"], strict=True):
-        x = ordinal(p)
-        c.cell(
-            x,
-            x + span,
-            24 - h - 1,
-            24 - h,
-            viridis((v - lo) / (hi - lo or 1)),
-            f"{what} {p:%a %d %b %Y}, {h:02d}:00–{h + 1:02d}:00: {v:.0f} bpm".strip(),
-        )
-    c.yticks = [(24 - h, f"{h:02d}:00") for h in range(0, 25, 6)]
+    c.heat(x0, span, grid, (float(lo), float(hi)), "bpm", "week of" if weekly else "")
     return c.render()
 
 
@@ -450,6 +469,10 @@ def calendar(wear: pd.DataFrame, first: dt.date, last: dt.date) -> str:
     lo = {y: week(max(first, dt.date(y, 1, 1))) if len(years) == 1 else 0 for y in years}
     cols = max(week(min(last, dt.date(y, 12, 31))) - lo[y] + 1 for y in years)
     width = label_w + cols * (cell + gap) + 4
+    # Over a year, a rect and a title per day (7 000 elements for five years) give way to one
+    # path per two-hour step of wear, each titled with its range, and one for empty days.
+    grouped = (last - first).days + 1 > 400
+    steps: dict[int, list[str]] = {}
     for row, year in enumerate(years):
         top = 4 + row * (7 * (cell + gap) + 14)
         jan1 = dt.date(year, 1, 1)
@@ -459,19 +482,37 @@ def calendar(wear: pd.DataFrame, first: dt.date, last: dt.date) -> str:
             col = week(day) - lo[year]
             x, y = label_w + col * (cell + gap), top + day.weekday() * (cell + gap)
             minutes = worn.get(day, 0)
-            if minutes:
-                fill = f'fill="{viridis(minutes / 1440)}"'
-                tip = (
-                    f"{day:%a %d %b %Y}: worn {minutes // 60} h {minutes % 60:02d} min "
-                    f"({minutes / 14.4:.0f} %)"
+            if grouped:
+                step = min(minutes // 120, 11) if minutes else -1
+                steps.setdefault(step, []).append(
+                    f"M{num(x)},{num(y)}h{num(cell)}v{num(cell)}h-{num(cell)}z"
                 )
-                cls = "day"
             else:
-                fill, tip, cls = "", f"{day:%a %d %b %Y}: no data", "day nodata"
-            marks.append(
-                f'<rect class="{cls}" x="{num(x)}" y="{num(y)}" width="{num(cell)}" '
-                f'height="{num(cell)}" {fill}><title>{esc(tip)}</title></rect>'
-            )
+                marks.append(_calendar_day(day, minutes, x, y, cell))
             day += dt.timedelta(days=1)
+    for step, cells in sorted(steps.items()):
+        if step < 0:
+            marks.append(
+                f'<path class="day nodata" d="{"".join(cells)}"><title>no data</title></path>'
+            )
+        else:
+            marks.append(
+                f'<path class="day" fill="{viridis((step + 0.5) / 12)}" d="{"".join(cells)}">'
+                f"<title>worn {2 * step}–{2 * step + 2} h a day</title></path>"
+            )
     height = 4 + len(years) * (7 * (cell + gap) + 14)
     return svg("Coverage: hours worn per day", max(width, 200), height, "".join(marks), 3 * width)
+
+
+def _calendar_day(day: dt.date, minutes: int, x: float, y: float, cell: float) -> str:
+    if minutes:
+        fill = f'fill="{viridis(minutes / 1440)}"'
+        worn = f"worn {minutes // 60} h {minutes % 60:02d} min ({minutes / 14.4:.0f} %)"
+        tip = f"{day:%a %d %b %Y}: {worn}"
+        cls = "day"
+    else:
+        fill, tip, cls = "", f"{day:%a %d %b %Y}: no data", "day nodata"
+    return (
+        f'<rect class="{cls}" x="{num(x)}" y="{num(y)}" width="{num(cell)}" '
+        f'height="{num(cell)}" {fill}><title>{esc(tip)}</title></rect>'
+    )

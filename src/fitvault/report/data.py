@@ -61,7 +61,10 @@ class ReportData:
 
 
 def _dates(df: pd.DataFrame, column: str = "date") -> list[dt.date]:
-    return [] if df.empty else [pd.Timestamp(d).date() for d in df[column]]
+    if df.empty:
+        return []
+    days = pd.to_datetime(df[column]).dt.tz_localize(None).unique()
+    return [d.date() for d in days]  # once per distinct day, not per row
 
 
 class _Pinned(Vault):

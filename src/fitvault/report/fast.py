@@ -22,10 +22,12 @@ MINUTES = "_report_minutes"
 def build_minutes(store: Store, where: str, params: list[Any]) -> None:
     """One row per local minute with a reading: its local date, hour, mean bpm."""
     store.con.execute(
-        # One grouping key, and local_date is not read: it is the local minute's day.
+        # One grouping key, and local_date is not read: it is the local minute's day. The key
+        # is integer arithmetic on the stored microseconds: epoch() goes through a double and
+        # cost a third more CPU on 33 million rows.
         f"CREATE OR REPLACE TEMP TABLE {MINUTES} AS SELECT minute, bpm, "
         "(DATE '1970-01-01' + (minute // 1440)::INTEGER) AS local_date FROM ("
-        "SELECT (epoch(time)::BIGINT + utc_offset_s) // 60 AS minute, avg(bpm) AS bpm "
+        "SELECT (epoch_us(time) // 1000000 + utc_offset_s) // 60 AS minute, avg(bpm) AS bpm "
         f"FROM heart_rate{where} GROUP BY 1)",
         params,
     )

@@ -10,6 +10,7 @@
   var DAY_MS = 86400000;
   var EPOCH = 719163; // Python's date.toordinal() of 1970-01-01: charts put dates at ordinals
   var MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ");
+  var DAYS = "Sun Mon Tue Wed Thu Fri Sat".split(" ");
   var MIN_SPAN = { date: 3, clock: 0.5 }; // the narrowest view: 3 days, half an hour
   var tip = null;
 
@@ -79,6 +80,12 @@
     this.xt = svg.querySelector("g.xt");
     this.marks = null;
     this.k = 1; this.t = 0;
+    var heat = this.g.querySelector("g.heat"); // a heat map: one value per cell, as text
+    if (heat) {
+      var h = nums(heat, "data-heat");
+      this.heat = { x0: h[0], step: h[1], cols: h[2], rows: h[3], el: heat,
+        what: heat.getAttribute("data-what"), unit: heat.getAttribute("data-unit") };
+    }
   }
   Chart.prototype.value = function (px) { // a viewBox x to the data value shown there
     return this.a + (px - this.left) / (this.right - this.left) * (this.b - this.a);
@@ -118,6 +125,11 @@
   Chart.prototype.collect = function () {
     if (this.marks) return;
     this.marks = [];
+    if (this.heat) { // its colours' <title>s would pop up over ours
+      var paths = this.g.querySelectorAll("path > title");
+      for (var n = paths.length - 1; n >= 0; n--) paths[n].parentNode.removeChild(paths[n]);
+      this.heat.v = this.heat.el.getAttribute("data-v").split(",");
+    }
     var els = this.g.querySelectorAll("circle, rect");
     for (var i = 0; i < els.length; i++) {
       var el = els[i], title = el.querySelector("title");
@@ -173,8 +185,25 @@
     highlight(c, null);
   }
 
+  // The heat-map cell under the pointer: its period (a day, or the week it starts) and hour.
+  function cellText(c, p) {
+    var h = c.heat, at = (p.x - c.t) / c.k, x = c.x0 + (at - c.left) / (c.right - c.left) * (c.x1 - c.x0);
+    var col = Math.floor((x - h.x0) / h.step), row = Math.floor((p.y - c.top) / (c.bottom - c.top) * h.rows);
+    if (col < 0 || col >= h.cols || row < 0 || row >= h.rows) return null;
+    var v = h.v[col * h.rows + row];
+    if (!v) return null;
+    var d = utc(h.x0 + col * h.step);
+    var day = DAYS[d.getUTCDay()] + " " + two(d.getUTCDate()) + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
+    return (h.what ? h.what + " " : "") + day + ", " + two(row) + ":00–" + two(row + 1) + ":00: " + v + " " + h.unit;
+  }
+
   function hover(c, e, p) {
     c.collect();
+    if (c.heat) {
+      var cell = p.x < c.left || p.x > c.right ? null : cellText(c, p);
+      if (cell) show(cell, e); else hide(c);
+      return;
+    }
     // A cell or bar under the pointer speaks for itself; else the nearest dot or bar in x;
     // a shaded band (sleep, workout) only where no mark is near.
     var hit = e.target && e.target.fvTip !== undefined && c.g.contains(e.target) ? e.target : null;

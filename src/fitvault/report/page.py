@@ -12,8 +12,7 @@ import base64
 import hashlib
 from importlib import resources
 
-from fitvault.plots import STAGE_COLOURS
-from fitvault.report.svg import esc
+from fitvault.report.svg import STAGE_COLOURS, esc
 
 SCRIPT = resources.files("fitvault.report").joinpath("interact.js").read_text(encoding="utf-8")
 
@@ -37,7 +36,7 @@ padding:8px 14px}
 nav a{color:var(--fg)}
 section{padding-top:8px}
 h2{border-bottom:2px solid var(--grid);padding-bottom:4px;margin-top:28px}
-figure{margin:14px 0 22px}
+figure{margin:14px 0 22px;content-visibility:auto;contain-intrinsic-size:auto 340px}
 figcaption{font-weight:600;margin-bottom:4px}
 svg.chart{display:block;width:100%;height:auto;max-width:100%}
 svg text{fill:var(--fg);font-size:12px}
@@ -50,6 +49,7 @@ svg .w2{stroke-width:2.2}svg .w3{stroke-width:1.6;stroke-dasharray:6 3}
 svg .thin{stroke-width:.7;opacity:.55}svg .faint{opacity:.55}svg .dash{stroke-dasharray:5 4}
 svg .hover{opacity:0}svg .hover:hover{opacity:1}
 svg .band{opacity:.28}
+svg .dots{fill:none;stroke-linecap:round}svg .dots.f-asleep{stroke:var(--asleep)}
 svg .day{stroke:none}svg .nodata{fill:none;stroke:var(--muted);stroke-width:.8}
 .c-hr{stroke:var(--hr);fill:var(--hr)}.c-hrv{stroke:var(--hrv);fill:var(--hrv)}
 .c-steps{stroke:var(--steps);fill:var(--steps)}.c-asleep{stroke:var(--asleep);fill:var(--asleep)}

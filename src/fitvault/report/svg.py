@@ -2,7 +2,10 @@
 
 Colours are CSS classes (``c-hr``, ``f-deep`` …) that the page's stylesheet maps to one
 colour-blind-safe palette, so the same SVG follows the light and dark themes. Hover text is a
-``<title>`` per mark: it works with scripts off, in any browser and in e-mail clients.
+``<title>`` per mark: it works with scripts off, in any browser and in e-mail clients. Long
+series are one ``<path>`` each instead (a line, more than :data:`MANY` bars, a heat map's colour
+step) with their hover text in data attributes that the page's script reads: five years as an
+element per mark was 42 000 elements and most of the page's load time.
 
 A chart over time (``zoom="date"``: x in date ordinals; ``zoom="clock"``: x in hours) is drawn
 so the page's script (``interact.js``) can zoom it: its marks sit in one ``<g class="zg">``
@@ -17,6 +20,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
+
+import numpy as np
 
 W, H = 720.0, 260.0
 PAD_L, PAD_R, PAD_T, PAD_B = 70.0, 24.0, 32.0, 46.0
@@ -32,6 +38,17 @@ def num(value: float) -> str:
     """Coordinates with one decimal: enough on a 720-unit canvas, and short."""
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
+
+
+def nums(values: Any) -> list[str]:
+    """:func:`num` over an array at once (the same text: one decimal, no ``.0``)."""
+    return [f"{v:g}" for v in np.round(np.asarray(values, dtype="float64"), 1).tolist()]
+
+
+def _runs(ok: Any) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True in a boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype("int8"), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -78,11 +95,12 @@ class Chart:
         if self.x[1] <= self.x[0]:
             self.x = (self.x[0] - 0.5, self.x[1] + 0.5)
 
-    def sx(self, v: float) -> float:
+    def sx(self, v: Any) -> Any:
+        """x in viewBox units (a float, or an array for an array)."""
         lo, hi = self.x
         return self.left + (v - lo) / (hi - lo) * (self.width - self.left - PAD_R)
 
-    def sy(self, v: float) -> float:
+    def sy(self, v: Any) -> Any:
         lo, hi = self.y
         return self.height - PAD_B - (v - lo) / (hi - lo) * (self.height - PAD_T - PAD_B)
 
@@ -101,24 +119,28 @@ class Chart:
         """A polyline, broken wherever y is NaN. ``tips`` (hover text per point) go into two
         attributes the page's script reads, ``data-tx`` (x in pixels) and ``data-tip``: far
         fewer bytes and elements than an invisible dot with a ``<title>`` per point."""
-        runs: list[list[str]] = [[]]
-        hover: list[tuple[str, str]] = []
-        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
-            if y is None or not math.isfinite(y):
-                runs.append([])
-            else:
-                runs[-1].append(f"{num(self.sx(x))},{num(self.sy(y))}")
-                if tips and tips[i]:
-                    hover.append((num(self.sx(x)), tips[i].replace("|", "/")))
-        d = " ".join("M" + "L".join(r) for r in runs if len(r) > 1)
+        x = np.asarray(list(xs) if not isinstance(xs, np.ndarray) else xs, dtype="float64")
+        y = np.asarray(list(ys) if not isinstance(ys, np.ndarray) else ys, dtype="float64")
+        # Scaled and formatted as arrays: five years of daily lines are ~50 000 points, and a
+        # call per coordinate was a third of the report's Python time.
+        ok = np.isfinite(y)
+        px, py = nums(self.sx(x)), nums(self.sy(np.where(ok, y, 0.0)))
+        runs = []
+        for a, b in _runs(ok):
+            if b - a > 1:
+                runs.append("M" + "L".join(f"{px[i]},{py[i]}" for i in range(a, b)))
         data = ""
-        if hover:
-            data = (
-                f' data-tx="{" ".join(x for x, _ in hover)}" '
-                f'data-tip="{esc("|".join(t for _, t in hover))}"'
-            )
-        if d:
-            self.marks.append(f'<path class="ln {cls}" d="{d}"{data}/>')
+        if tips:
+            hover = [
+                (px[i], tips[i].replace("|", "/")) for i in np.flatnonzero(ok).tolist() if tips[i]
+            ]
+            if hover:
+                data = (
+                    f' data-tx="{" ".join(x for x, _ in hover)}" '
+                    f'data-tip="{esc("|".join(t for _, t in hover))}"'
+                )
+        if runs:
+            self.marks.append(f'<path class="ln {cls}" d="{" ".join(runs)}"{data}/>')
         if label:
             self.key(cls, label)
 
@@ -133,7 +155,15 @@ class Chart:
         bottoms: Sequence[float] | None = None,
         titles: Sequence[str] | None = None,
     ) -> None:
-        """Bars centred on ``xs``, ``width`` in x units."""
+        """Bars centred on ``xs``, ``width`` in x units. More than :data:`MANY` bars become one
+        ``<path>`` whose hover text the page's script reads from ``data-tx``/``data-tip`` (as a
+        long line's): a rect and a title per bar made five years of weekly stacks 12 000
+        elements."""
+        if len(xs) > MANY:
+            self._bar_path(xs, ys, width, cls, bottoms, titles)
+            if label:
+                self.key(cls, label)
+            return
         for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
             if not math.isfinite(y) or y == 0:
                 continue
@@ -147,6 +177,35 @@ class Chart:
             )
         if label:
             self.key(cls, label)
+
+    def _bar_path(
+        self,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        width: float,
+        cls: str,
+        bottoms: Sequence[float] | None,
+        titles: Sequence[str] | None,
+    ) -> None:
+        x = np.asarray(xs, dtype="float64")
+        y = np.asarray(ys, dtype="float64")
+        b = np.zeros(len(x)) if bottoms is None else np.asarray(bottoms, dtype="float64")
+        shown = np.isfinite(y) & (y != 0)
+        x0 = self.sx(x - width / 2)
+        w = nums(np.maximum(self.sx(x + width / 2) - x0, 0.6))
+        left, centre = nums(x0), nums(self.sx(x))
+        top, bottom = nums(self.sy(np.where(shown, b + y, 0.0))), nums(self.sy(b))
+        idx = np.flatnonzero(shown).tolist()
+        d = "".join(f"M{left[i]},{bottom[i]}V{top[i]}h{w[i]}V{bottom[i]}z" for i in idx)
+        data = ""
+        if titles:
+            tips = [i for i in idx if titles[i]]
+            data = (
+                f' data-tx="{" ".join(centre[i] for i in tips)}" '
+                f'data-tip="{esc("|".join(titles[i].replace("|", "/") for i in tips))}"'
+            )
+        if d:
+            self.marks.append(f'<path class="{cls}" d="{d}"{data}/>')
 
     def band(self, x0: float, x1: float, cls: str, title: str = "", label: str = "") -> None:
         """A shaded vertical span over the whole plot height."""
@@ -173,6 +232,17 @@ class Chart:
         titles: Sequence[str] | None = None,
         r: float = 3.0,
     ) -> None:
+        if len(xs) > MANY_POINTS:  # one path of round dots (a zero-length segment with round caps)
+            ax, ay = np.asarray(xs, dtype="float64"), np.asarray(ys, dtype="float64")
+            ok = np.isfinite(ay)
+            px, py = nums(self.sx(ax[ok])), nums(self.sy(ay[ok]))
+            d = "".join(f"M{a},{b}h0" for a, b in zip(px, py, strict=True))
+            self.marks.append(
+                f'<path class="dots {cls}" d="{d}" style="stroke-width:{num(2 * r)}px"/>'
+            )
+            if label:
+                self.key(f"pt {cls}", label)
+            return
         for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
             if not math.isfinite(y):
                 continue
@@ -198,6 +268,45 @@ class Chart:
         self.marks.append(
             f'<rect x="{num(a)}" y="{num(top)}" width="{num(b - a + 0.3)}" '
             f'height="{num(bottom - top + 0.3)}" fill="{fill}"><title>{esc(title)}</title></rect>'
+        )
+
+    def heat(
+        self, x0: float, step: float, values: Any, scale: tuple[float, float], unit: str, what: str
+    ) -> None:
+        """A grid of cells: ``values[column, row]``, columns ``step`` x units wide from ``x0``,
+        row 0 at the top, one y unit per row, coloured on viridis over ``scale`` in
+        :data:`BINS` steps. One ``<path>`` per colour step, neighbouring cells of a row merged:
+        five years of weekly hours as 6 000 ``<rect>``s were a third of the page. Each colour's
+        ``<title>`` names its range (the hover text with scripts off); the exact values travel
+        in ``data-v`` for the page's script, which names the cell under the pointer."""
+        v = np.asarray(values, dtype="float64")
+        cols, rows = v.shape
+        lo, hi = scale
+        width = (hi - lo) or 1.0
+        known = np.isfinite(v)
+        t = np.clip((np.where(known, v, lo) - lo) / width, 0.0, 1.0)
+        bins = np.where(known, np.minimum((t * BINS).astype("int64"), BINS - 1), -1)
+        xs = nums(self.sx(x0 + step * np.arange(cols + 1)))
+        x_end = nums(self.sx(x0 + step * np.arange(cols + 1)) + 0.3)  # overlap: no seams
+        tops = nums(self.sy(rows - np.arange(rows)))
+        bottoms = nums(self.sy(rows - np.arange(rows) - 1) + 0.3)
+        for k in range(BINS):
+            d = [
+                f"M{xs[a]},{tops[r]}H{x_end[b]}V{bottoms[r]}H{xs[a]}z"
+                for r in range(rows)
+                for a, b in _runs(bins[:, r] == k)
+            ]
+            if d:
+                a, b = lo + width * k / BINS, lo + width * (k + 1) / BINS
+                self.marks.append(
+                    f'<path fill="{viridis((k + 0.5) / BINS)}" d="{"".join(d)}">'
+                    f"<title>{a:.0f}–{b:.0f} {esc(unit)}</title></path>"
+                )
+        cells = ",".join("" if not math.isfinite(x) else f"{x:.0f}" for x in v.ravel().tolist())
+        self.marks.insert(
+            0,
+            f'<g class="heat" data-heat="{x0:.10g} {step:g} {cols} {rows}" '
+            f'data-what="{esc(what)}" data-unit="{esc(unit)}" data-v="{cells}"></g>',
         )
 
     def _grid(self) -> list[str]:
@@ -287,6 +396,14 @@ def svg(
         f"<title>{esc(title)}</title>{body}</svg></figure>"
     )
 
+
+# One stage colour scheme everywhere: the report's CSS and the matplotlib figures (plots.py).
+# It lives here, not in plots.py, so the report never imports matplotlib (~1 s at start-up).
+STAGE_COLOURS = {"deep": "#1f3a68", "light": "#7fb2e5", "rem": "#8e5bb5", "wake": "#e8743b"}
+
+MANY = 150  # more marks than this in one series: one <path>, hover text for the script only
+MANY_POINTS = 400  # dots: beyond this, one path of dots without per-point hover text
+BINS = 16  # colour steps of a heat map: finer than the eye tells apart on a small cell
 
 # Viridis at eight stops: sequential, colour-blind safe, legible in both themes.
 _VIRIDIS = (

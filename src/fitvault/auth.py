@@ -121,7 +121,7 @@ class Account:
                 f"No account in {directory}: run `fitvault auth` first "
                 "(or `fitvault auth --server URL` for a local simulator)."
             ) from None
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise AuthError(f"{path} is damaged ({exc}); run `fitvault auth` again.") from exc
 
 
@@ -208,7 +208,7 @@ class TokenStore:
             data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise AuthError(f"{self.path} is damaged ({exc}); run `fitvault auth` again.") from exc
         if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
             raise AuthError(

@@ -120,7 +120,7 @@ class LegacyAccount:
                 f"Not signed in to the legacy Fitbit API in {directory}: run "
                 "`fitvault auth --source fitbit-legacy` first."
             ) from None
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise AuthError(f"{path} is damaged ({exc}); {REAUTH}.") from exc
 
     def basic_auth(self) -> str:
@@ -183,7 +183,7 @@ class LegacyTokenStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise AuthError(f"{self.path} is damaged ({exc}); {REAUTH}.") from exc
         if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
             raise AuthError(f"{self.path} is not a token file; {REAUTH}.")

@@ -141,7 +141,7 @@ def legacy_error(body: bytes) -> tuple[str, str]:
     """(errorType, message) from a Fitbit ``{"errors": [...]}`` body or an RFC 6749 body."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "", ""
     if not isinstance(data, dict):
         return "", ""

@@ -3,9 +3,9 @@
 Targets (``tests/fuzz/targets.py``): each Takeout file family, each stored v4 data type, each
 legacy response kind, the saved tables and the token files — bytes in, rows in the catalog's
 schema or a FitvaultError out. Pipelines (``tests/fuzz/pipelines.py``): a hostile Takeout
-member or saved response through ``import_archive`` beside a good one, and a garbled v4 type
-through ``sync`` beside a good one — refused whole (no rows, no raw page) or stored, and the
-good one stored either way. Inputs are real-shaped seeds damaged by ``tests/fuzz/mutate.py``
+member or saved response through ``import_archive``, a garbled v4 type through ``sync``, a
+garbled legacy series through the legacy sync, each beside a good one — refused whole (no
+rows, no raw page) or stored, and the good one stored either way. Inputs are real-shaped seeds damaged by ``tests/fuzz/mutate.py``
 (wrong types, missing keys, nulls, huge and negative numbers, ``NaN``/``Infinity`` strings,
 bad dates and zones, deep nesting, BOMs, CRLF, non-UTF-8 bytes, truncation).
 
@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - a user without the test extras
 
 from tests.fuzz import pipelines, seeds
 from tests.fuzz.mutate import mutated
-from tests.fuzz.targets import Crash, all_targets
+from tests.fuzz.targets import all_targets
 from tests.fuzz.targets import check as check_target
 
 from fitvault.normalise import fitbit_legacy as legacy
@@ -82,6 +82,9 @@ def cases() -> list[Case]:
         seed_body = seeds.LEGACY[kind.name]
         out.append(Case("import", f"saved:{kind.name}", mutated(seed_body),
                         lambda b, n=kind.name: pipelines.import_saved(n, b), 4.0))  # fmt: skip
+    for marker, kind_name in pipelines.LEGACY_PATHS.items():
+        out.append(Case("sync", f"legacy{marker}", mutated(seeds.LEGACY[kind_name]),
+                        lambda b, m=marker: pipelines.legacy_sync_page(m, b), 8.0))  # fmt: skip
     for name in pipelines.SYNC_TYPES:
         out.append(Case("sync", name, mutated(seeds.v4()[name]),
                         lambda body, n=name: pipelines.sync_page(n, body), 8.0))  # fmt: skip
@@ -99,13 +102,20 @@ def _where(exc: BaseException) -> str:
 def run(
     case: Case, seconds: float | None, examples: int | None, tally: Tally, rnd: random.Random
 ) -> None:
+    """Hypothesis runs of ``case`` with fresh seeds until the examples or the time are used;
+    each run is sized from the last one's pace so the budget holds for slow targets too."""
     deadline = time.monotonic() + (seconds or 0)
-    done = 0
+    done, pace = 0, 0.0
     last: dict[str, bytes] = {}  # the input being checked: after a failure, the minimal one
     while (examples is not None and done < examples) or (
         examples is None and time.monotonic() < deadline
     ):
-        chunk = CHUNK if examples is None else min(CHUNK, examples - done)
+        if examples is not None:
+            chunk = min(CHUNK, examples - done)
+        else:
+            left = deadline - time.monotonic()
+            chunk = max(1, min(CHUNK, int(left / pace))) if pace else 3
+        started = time.monotonic()
 
         @seed(rnd.getrandbits(64))
         @settings(max_examples=chunk, deadline=None, database=None, report_multiple_bugs=False,
@@ -120,7 +130,7 @@ def run(
 
         try:
             one()
-        except Crash as exc:
+        except Exception as exc:  # a Crash, or something the checks themselves did not expect
             cause = exc.__cause__ or exc
             key = (f"{case.group}:{case.name} @ {_where(cause)}", str(exc)[:160])
             if key not in tally.crashes:
@@ -128,6 +138,7 @@ def run(
                 print(f"CRASH {key[0]}: {key[1]}\n  minimal input: {tally.crashes[key]}",
                       flush=True)  # fmt: skip
         done += chunk
+        pace = (time.monotonic() - started) / chunk
 
 
 def main() -> None:

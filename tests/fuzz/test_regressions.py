@@ -122,3 +122,19 @@ def test_a_member_over_the_per_file_limit_is_refused_unread(tmp_path: Path) -> N
                                  now=dt.datetime(2026, 11, 22, tzinfo=dt.UTC))  # fmt: skip
         assert store.count("steps") == 0
     assert "limit for one file; not read" in summary.errors[0][1]
+
+
+@pytest.mark.parametrize("body", [b'{"sleep": [1]}', b'{"sleep": [null, {"minuteData": []}]}'])
+def test_a_legacy_shape_test_tripping_over_a_scalar(body: bytes) -> None:
+    """Recognising the body ran ``"minuteData" in 1`` (TypeError) before any parser, in the
+    live legacy sync too (found through ``legacy_sync_page``)."""
+    with pytest.raises(DataError, match="sleep log is not an object"):
+        legacy.parse(body)
+
+
+def test_a_v4_civil_date_with_a_year_past_a_c_int() -> None:
+    """``"year": 2147483648`` in a daily type's date raised OverflowError from dt.date."""
+    body = (b'{"dataPoints": [{"dailyRestingHeartRate": {"date": {"year": 2147483648, '
+            b'"month": 11, "day": 22}, "beatsPerMinute": "57"}}]}')  # fmt: skip
+    with pytest.raises(DataError, match="impossible date"):
+        normalise(catalog.get("daily-resting-heart-rate"), body)

@@ -5,9 +5,10 @@ legacy response kind, the saved tables and the token files — bytes in, rows in
 schema or a FitvaultError out. Pipelines (``tests/fuzz/pipelines.py``): a hostile Takeout
 member or saved response through ``import_archive``, a garbled v4 type through ``sync``, a
 garbled legacy series through the legacy sync, each beside a good one — refused whole (no
-rows, no raw page) or stored, and the good one stored either way. Inputs are real-shaped seeds damaged by ``tests/fuzz/mutate.py``
-(wrong types, missing keys, nulls, huge and negative numbers, ``NaN``/``Infinity`` strings,
-bad dates and zones, deep nesting, BOMs, CRLF, non-UTF-8 bytes, truncation).
+rows, no raw page) or stored, and the good one stored either way. Inputs are real-shaped
+seeds damaged by ``tests/fuzz/mutate.py`` (wrong types, missing keys, nulls, huge and negative
+numbers, ``NaN``/``Infinity`` strings, bad dates and zones, deep nesting, BOMs, CRLF,
+non-UTF-8 bytes, truncation).
 
 The test suite runs the same targets with a small derandomised budget; this script explores
 with random seeds for ``--budget`` seconds (default 240, split evenly over the targets, the

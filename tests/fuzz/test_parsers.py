@@ -15,7 +15,7 @@ TARGETS = all_targets()
 # A fixed, derandomised budget: the suite stays deterministic and under a minute;
 # benchmarks/fuzz_parsers.py explores with a longer, random one.
 BUDGET = settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,

@@ -15,7 +15,8 @@ with random seeds for ``--budget`` seconds (default 200; each import target gets
 parser's share of it and each sync target eight, as one of their cases costs a whole import or
 sync) or ``--examples N`` per target. A crash is any exception other than a FitvaultError or a
 partial write; each is printed once with its target, where it was raised and Hypothesis's
-minimal reproducer. Needs the test extras (``make .venv/.installed-test``: Hypothesis). Last line: ``fuzz_cases=N crashes=M``.
+minimal reproducer. Needs the test extras (``make .venv/.installed-test``: Hypothesis).
+Last line: ``fuzz_cases=N crashes=M``.
 """
 
 from __future__ import annotations

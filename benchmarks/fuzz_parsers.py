@@ -109,6 +109,9 @@ def run(
     deadline = time.monotonic() + (seconds or 0)
     done, pace = 0, 0.0
     last: dict[str, bytes] = {}  # the input being checked: after a failure, the minimal one
+    # Shrinking replays a case hundreds of times: seconds for a parser, hours for an import or
+    # a sync, whose failing input is printed as found.
+    shrinking = [Phase.generate, Phase.shrink]
     while (examples is not None and done < examples) or (
         examples is None and time.monotonic() < deadline
     ):
@@ -121,7 +124,7 @@ def run(
 
         @seed(rnd.getrandbits(64))
         @settings(max_examples=chunk, deadline=None, database=None, report_multiple_bugs=False,
-                  phases=[Phase.generate, Phase.shrink],
+                  phases=shrinking if case.weight == 1 else [Phase.generate],
                   suppress_health_check=list(HealthCheck))  # fmt: skip
         @given(st.data())
         def one(data: st.DataObject) -> None:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/sync_requests.py
 	$(BIN)/python benchmarks/sync_wall.py --quick
 	$(BIN)/python benchmarks/ingest.py
+
+# Known vulnerabilities in what the virtualenv holds (runtime and test dependencies), from
+# PyPI's per-release JSON; needs pypi.org itself (a mirror that serves only the package index
+# reports every package as "not found on PyPI").
+audit: $(VENV)/.installed
+	$(PIP) install -c constraints-dev.txt pip-audit
+	$(BIN)/pip-audit --skip-editable --progress-spinner off --strict
 
 clean:
 	rm -rf $(VENV) fitvault-demo .pytest_cache .mypy_cache .ruff_cache

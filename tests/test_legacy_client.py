@@ -24,6 +24,7 @@ import pytest
 
 from fitvault import legacy_auth, legacy_sync
 from fitvault._errors import ApiGone, AuthError, RefreshTokenExpired
+from fitvault._lock import token_lock
 from fitvault.legacy_auth import LegacyAccount, LegacyTokens, LegacyTokenStore
 from fitvault.sources.fitbit_legacy import GONE_HELP, LegacyClient, series
 from fitvault.store import Store
@@ -218,6 +219,25 @@ def test_refresh_rotates_and_the_new_pair_is_on_disk_before_the_next_request(
         asyncio.run(LegacyTokens(account(), stale, transport=httpx2.MockTransport(fake)).refresh())
     assert "r0" not in str(exc.value)
     assert "a0" not in str(exc.value)
+
+
+def test_a_legacy_refresh_waits_for_the_vault_s_one_token_lock(tmp_path: Path) -> None:
+    """The legacy refresh takes the same bounded token lock as the Google Health one: while
+    another holder has it nothing is sent; once it is released the refresh goes out once."""
+    clock = Clock()
+    fake = FakeFitbit(clock, directory=tmp_path)
+    tokens = signed_in(tmp_path, fake, clock)
+
+    async def go() -> tuple[int, str]:
+        async with token_lock(tmp_path):
+            task = asyncio.create_task(tokens.refresh())
+            await asyncio.sleep(0.5)
+            sent_while_held = fake.refreshes
+        return sent_while_held, await task
+
+    sent_while_held, access = asyncio.run(go())
+    assert sent_while_held == 0
+    assert (fake.refreshes, access) == (1, "a1")
 
 
 class TokenServer(http.server.BaseHTTPRequestHandler):

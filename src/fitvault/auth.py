@@ -13,9 +13,7 @@ import contextlib
 import http.server
 import json
 import logging
-import os
 import secrets
-import tempfile
 import threading
 import time
 import webbrowser
@@ -33,7 +31,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
 from fitvault._fs import probe_writable
-from fitvault._lock import token_lock
+from fitvault._tokens import RefreshingTokens, TokenFile, secure_write, stamp
 
 log = logging.getLogger(__name__)
 
@@ -169,144 +167,25 @@ def check_writable(directory: Path) -> None:
         ) from None
 
 
-def secure_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, readable by the owner only (0600)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable: after a power cut the directory could otherwise still
-    name the old file (with rotating refresh tokens, one the server no longer accepts)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class TokenStore:
+class TokenStore(TokenFile):
     """``token.json`` in the vault directory."""
 
-    def __init__(self, directory: Path) -> None:
-        self.path = Path(directory) / TOKEN_FILE
+    FILE = TOKEN_FILE
+    REAUTH = "run `fitvault auth` again"
 
-    def load(self) -> dict[str, Any] | None:
+
+class TokenManager(RefreshingTokens[Account]):
+    """Google Health tokens: a refresh is retried while the token endpoint is briefly down."""
+
+    NOT_SIGNED_IN = "Not signed in (no {path}); run `fitvault auth` first."
+
+    async def _request_refresh(self, refresh_token: str) -> dict[str, Any]:
         try:
-            data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-            raise AuthError(f"{self.path} is damaged ({exc}); run `fitvault auth` again.") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
-            raise AuthError(
-                f"{self.path} is not a token file (no access_token in a JSON object); "
-                "run `fitvault auth` again."
-            )
-        return data
-
-    def save(self, token: dict[str, Any]) -> None:
-        secure_write(self.path, json.dumps(token, indent=2).encode())
-
-
-def _stamp(
-    token: dict[str, Any], now: float, previous: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Absolute expiry times, and the previous refresh token if the server did not rotate it."""
-    out = dict(token)
-    if "expires_in" in out:
-        out["expires_at"] = now + float(out["expires_in"])
-    if "refresh_token_expires_in" in out:
-        out["refresh_token_expires_at"] = now + float(out["refresh_token_expires_in"])
-    if previous:
-        for key in ("refresh_token", "refresh_token_expires_at"):
-            if key not in out and key in previous:
-                out[key] = previous[key]
-    return out
-
-
-class TokenManager:
-    """Hands out a fresh access token, refreshing (and persisting) it when it is about to expire."""
-
-    def __init__(
-        self,
-        account: Account,
-        store: TokenStore,
-        *,
-        transport: httpx2.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
-        leeway: float = 60.0,
-    ) -> None:
-        self.account = account
-        self.store = store
-        self._transport = transport
-        self._clock = clock
-        self._leeway = leeway
-        self._token = store.load()
-        self._lock = asyncio.Lock()
-        if self._token is None:
-            raise AuthError(f"Not signed in (no {store.path}); run `fitvault auth` first.")
-
-    @property
-    def scopes(self) -> set[str]:
-        assert self._token is not None
-        return set(str(self._token.get("scope", "")).split())
-
-    async def access_token(self) -> str:
-        assert self._token is not None
-        if float(self._token.get("expires_at", 0)) - self._leeway <= self._clock():
-            return await self.refresh()
-        return str(self._token["access_token"])
-
-    async def refresh(self) -> str:
-        assert self._token is not None
-        before = self._token.get("access_token")
-        async with self._lock:
-            if self._token.get("access_token") != before:  # another task already refreshed
-                return str(self._token["access_token"])
-            # Another process on this vault may be refreshing too: one at a time, and the
-            # second takes what the first saved. Refreshing again with the refresh token read
-            # at start would lose the sign-in where refresh tokens are single-use (legacy).
-            async with token_lock(self.store.path.parent):
-                on_disk = self.store.load()
-                if on_disk is not None:
-                    self._token = on_disk
-                if on_disk and on_disk.get("access_token") != before and self._usable(on_disk):
-                    log.info("access token taken from a refresh by another process")
-                    return str(on_disk["access_token"])
-                return await self._refresh_now()
-
-    def _usable(self, token: dict[str, Any]) -> bool:
-        return float(token.get("expires_at", 0)) - self._leeway > self._clock()
-
-    async def _refresh_now(self) -> str:
-        """Refresh with the current refresh token and save the result (the locks are held)."""
-        assert self._token is not None
-        refresh_token = self._token.get("refresh_token")
-        if not refresh_token:
-            raise AuthError("The stored token cannot be refreshed; run `fitvault auth` again.")
-        try:
-            fresh = await self._refresh_with_retries(refresh_token)
+            return await self._refresh_with_retries(refresh_token)
         except OAuthError as exc:
             raise _refresh_failure(exc, self._token, self._clock()) from None
         except httpx2.HTTPError as exc:
             raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from exc
-        self._token = _stamp(dict(fresh), self._clock(), self._token)
-        self.store.save(self._token)
-        log.info("access token refreshed")
-        return str(self._token["access_token"])
 
     async def _refresh_with_retries(self, refresh_token: str) -> dict[str, Any]:
         """A token endpoint that is down for a moment (5xx, 429, a dropped connection) is tried
@@ -501,7 +380,7 @@ async def authorize(
                 raise AuthFlowError(f"The token endpoint refused the code: {exc.error}") from None
             except httpx2.HTTPError as exc:
                 raise AuthFlowError(f"Could not reach {account.token_url}: {exc}") from exc
-    stamped = _stamp(dict(token), clock())
+    stamped = stamp(dict(token), clock())
     account.save(directory)
     TokenStore(directory).save(stamped)
     return stamped

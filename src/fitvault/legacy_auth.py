@@ -6,8 +6,8 @@ on. So a refresh is the one moment tokens can be lost, and it runs under two rul
 
 * the new pair is written to ``legacy_token.json`` (0600, temp file + fsync + rename) before
   the access token is handed to anyone;
-* only one refresh runs at a time across processes: an exclusive ``fcntl`` lock on
-  ``legacy_token.lock`` in the vault directory, and under it the token file is read again — if
+* only one refresh runs at a time across processes: the vault's token lock (``fitvault._lock``,
+  shared with the Google Health sign-in), and under it the token file is read again — if
   another process rotated the pair meanwhile, its pair is used and nothing is sent.
 
 The files sit beside the Google Health ones (``account.json`` / ``token.json``) and never mix with
@@ -16,9 +16,7 @@ them. Tokens appear in no message and no log line.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import fcntl
 import json
 import logging
 import secrets
@@ -26,20 +24,20 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx2
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
+from fitvault._tokens import RefreshingTokens, TokenFile, secure_write, stamp
 from fitvault.auth import (
     LoopbackReceiver,
     Opener,
     browser_opener,
     check_server_url,
     check_writable,
-    secure_write,
 )
 
 log = logging.getLogger(__name__)
@@ -47,7 +45,6 @@ log = logging.getLogger(__name__)
 SOURCE_NAME = "fitbit-legacy"
 ACCOUNT_FILE = "legacy_account.json"
 TOKEN_FILE = "legacy_token.json"  # noqa: S105 (a file name)
-LOCK_FILE = "legacy_token.lock"
 FITBIT_API = "https://api.fitbit.com"
 FITBIT_AUTHORIZE = "https://www.fitbit.com/oauth2/authorize"
 FITBIT_TOKEN = "https://api.fitbit.com/oauth2/token"  # noqa: S105 (a URL)
@@ -141,7 +138,7 @@ def legacy_error(body: bytes) -> tuple[str, str]:
     """(errorType, message) from a Fitbit ``{"errors": [...]}`` body or an RFC 6749 body."""
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return "", ""
     if not isinstance(data, dict):
         return "", ""
@@ -149,13 +146,6 @@ def legacy_error(body: bytes) -> tuple[str, str]:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return str(errors[0].get("errorType", "")), str(errors[0].get("message", ""))
     return str(data.get("error", "")), str(data.get("error_description", ""))
-
-
-def _stamp(token: dict[str, Any], now: float) -> dict[str, Any]:
-    out = dict(token)
-    if "expires_in" in out:
-        out["expires_at"] = now + float(out["expires_in"])
-    return out
 
 
 async def _token_request(
@@ -171,117 +161,32 @@ async def _token_request(
         )
 
 
-class LegacyTokenStore:
-    """``legacy_token.json`` and its lock file in the vault directory."""
+class LegacyTokenStore(TokenFile):
+    """``legacy_token.json`` in the vault directory."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-        self.path = self.directory / TOKEN_FILE
-
-    def load(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-            raise AuthError(f"{self.path} is damaged ({exc}); {REAUTH}.") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
-            raise AuthError(f"{self.path} is not a token file; {REAUTH}.")
-        return data
-
-    def save(self, token: dict[str, Any]) -> None:
-        secure_write(self.path, json.dumps(token, indent=2).encode())
-
-    def acquire(self) -> IO[str]:
-        """Take the vault's refresh lock, blocking while another process holds it."""
-        lock = self.directory / LOCK_FILE
-        fh = lock.open("a")
-        try:
-            lock.chmod(0o600)
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        except BaseException:
-            fh.close()
-            raise
-        return fh
-
-    @staticmethod
-    def release(fh: IO[str]) -> None:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        finally:
-            fh.close()
+    FILE = TOKEN_FILE
+    REAUTH = REAUTH
 
 
-class LegacyTokens:
-    """Hands out the access token; refreshes it once per expiry, across tasks and processes."""
+class LegacyTokens(RefreshingTokens[LegacyAccount]):
+    """Legacy tokens: the refresh answers a new pair, and the old refresh token is dead from then
+    on — so the pair is saved (by the base class) before the access token is handed out."""
 
-    def __init__(
-        self,
-        account: LegacyAccount,
-        store: LegacyTokenStore,
-        *,
-        transport: httpx2.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
-        leeway: float = 60.0,
-    ) -> None:
-        self.account = account
-        self.store = store
-        self._transport = transport
-        self._clock = clock
-        self._leeway = leeway
-        self._lock = asyncio.Lock()
-        token = store.load()
-        if token is None:
-            raise AuthError(
-                f"Not signed in to the legacy Fitbit API (no {store.path}); run "
-                "`fitvault auth --source fitbit-legacy` first."
-            )
-        self._token = token
-        self.refreshes = 0  # refreshes this object sent (tests count them)
+    NOT_SIGNED_IN = (
+        "Not signed in to the legacy Fitbit API (no {path}); run "
+        "`fitvault auth --source fitbit-legacy` first."
+    )
 
-    @property
-    def scopes(self) -> set[str]:
-        return set(str(self._token.get("scope", "")).split())
-
-    async def access_token(self) -> str:
-        if float(self._token.get("expires_at", 0)) - self._leeway <= self._clock():
-            return await self.refresh()
-        return str(self._token["access_token"])
-
-    async def refresh(self) -> str:
-        """A new pair, saved before it is used; a pair another process saved is adopted."""
-        stale = self._token.get("access_token")
-        async with self._lock:
-            if self._token.get("access_token") != stale:  # another task of ours refreshed
-                return str(self._token["access_token"])
-            held = await asyncio.to_thread(self.store.acquire)
-            try:
-                return await self._refresh_locked(self.store.load())
-            finally:
-                self.store.release(held)
-
-    async def _refresh_locked(self, on_disk: dict[str, Any] | None) -> str:
-        if on_disk and on_disk.get("refresh_token") != self._token.get("refresh_token"):
-            log.info("another process refreshed the legacy token; using its pair")
-            self._token = on_disk
-            return str(on_disk["access_token"])
-        refresh_token = self._token.get("refresh_token")
-        if not refresh_token:
-            raise AuthError(f"The stored legacy token cannot be refreshed; {REAUTH}.")
-        form = {"grant_type": "refresh_token", "refresh_token": str(refresh_token)}
+    async def _request_refresh(self, refresh_token: str) -> dict[str, Any]:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         try:
             resp = await _token_request(self.account, form, self._transport)
         except httpx2.HTTPError as exc:
             raise AuthError(f"Could not reach {self.account.token_url}: {exc}") from None
-        self.refreshes += 1
         if resp.status_code != 200:
             raise _refresh_failure(resp)
-        fresh = _stamp(resp.json(), self._clock())
-        fresh.setdefault("refresh_token", refresh_token)
-        self.store.save(fresh)  # on disk before anyone uses it: the old pair is dead now
-        self._token = fresh
-        log.info("legacy access token refreshed")
-        return str(fresh["access_token"])
+        fresh: dict[str, Any] = resp.json()
+        return fresh
 
 
 def _refresh_failure(resp: httpx2.Response) -> AuthError:
@@ -353,7 +258,7 @@ async def authorize(
             f"The Fitbit token endpoint refused the code (HTTP {resp.status_code} {kind}: "
             f"{message}); check --client-id/--client-secret and {REAUTH}."
         )
-    token = _stamp(resp.json(), clock())
+    token = stamp(resp.json(), clock())
     account.save(directory)
     LegacyTokenStore(directory).save(token)
     return token

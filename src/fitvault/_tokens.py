@@ -74,7 +74,7 @@ class TokenFile:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise AuthError(f"{self.path} is damaged ({exc}); {self.REAUTH}.") from exc
         if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
             raise AuthError(

@@ -119,7 +119,7 @@ class Account:
                 f"No account in {directory}: run `fitvault auth` first "
                 "(or `fitvault auth --server URL` for a local simulator)."
             ) from None
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise AuthError(f"{path} is damaged ({exc}); run `fitvault auth` again.") from exc
 
 

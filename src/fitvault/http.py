@@ -253,6 +253,8 @@ def _check_json(resp: httpx2.Response) -> None:
         msgspec.json.decode(resp.content, type=msgspec.Raw)
     except msgspec.DecodeError as exc:
         raise _Transient(f"HTTP {resp.status_code} with a malformed JSON body ({exc})") from None
+    except RecursionError:
+        return  # whole but nested too deep: retrying cannot help; the parser refuses it
 
 
 def _describe(method: str, path: str, params: Mapping[str, str] | None) -> str:
@@ -281,7 +283,7 @@ def parse_error(resp: httpx2.Response) -> tuple[str, str | None, str]:
         return "", None, f"HTTP {resp.status_code} with a non-JSON body (not an API path?)"
     try:
         env = msgspec.json.decode(resp.content, type=_ErrorEnvelope)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: nested too deep
         return "", None, f"HTTP {resp.status_code} with an unreadable JSON body"
     if isinstance(env.error, _ErrorBody):
         reason = next((d.get("reason") for d in env.error.details if "reason" in d), None)

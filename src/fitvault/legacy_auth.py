@@ -117,7 +117,7 @@ class LegacyAccount:
                 f"Not signed in to the legacy Fitbit API in {directory}: run "
                 "`fitvault auth --source fitbit-legacy` first."
             ) from None
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise AuthError(f"{path} is damaged ({exc}); {REAUTH}.") from exc
 
     def basic_auth(self) -> str:
@@ -138,7 +138,7 @@ def legacy_error(body: bytes) -> tuple[str, str]:
     """(errorType, message) from a Fitbit ``{"errors": [...]}`` body or an RFC 6749 body."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return "", ""
     if not isinstance(data, dict):
         return "", ""

@@ -189,7 +189,7 @@ class LegacySyncer:
         resp = await self.client.get(path)
         try:
             return json.loads(resp.content)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise DataError(f"GET {path}: the answer is not JSON ({exc})") from None
 
     def coverage(self) -> dict[str, Days]:

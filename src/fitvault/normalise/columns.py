@@ -102,7 +102,7 @@ def key_span(values: pa.Array) -> tuple[int | None, int | None]:
 def date_of(year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: a year of 2**31
         raise DataError(f"impossible date {year}-{month}-{day}: {exc}") from exc
 
 

@@ -181,7 +181,7 @@ def _decode(p: _Plan, body: bytes) -> list[Any]:
         page = p.decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise DataError(f"{p.dtype.name} page does not have the expected shape: {exc}") from exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DataError(f"{p.dtype.name} page is not valid JSON: {exc}") from exc
     return list(page.rollupDataPoints if p.rollup else page.dataPoints)
 

@@ -53,7 +53,7 @@ def page_token(body: bytes) -> str | None:
         return None
     try:
         return _token_decoder.decode(body).nextPageToken or None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DataError(f"unreadable page: {exc}") from exc
 
 
@@ -124,7 +124,7 @@ def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> list[
         return list(decoder.decode(body).dataPoints)
     except msgspec.ValidationError as exc:
         raise DataError(f"{what} page does not have the expected shape: {exc}") from exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DataError(f"{what} page is not valid JSON: {exc}") from exc
 
 
@@ -193,7 +193,7 @@ def _heart_rate_arrow(body: bytes, source: str) -> pa.Table | None:
         # row (NDJSON) and crashes the process on a bare `null` (found by tests/normalise/
         # test_garbage.py). msgspec checks the whole page in ~1.5 ms per 5 000 readings.
         _token_decoder.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # the general path says what is wrong
         return None
     try:
         parsed = pajson.read_json(

@@ -169,7 +169,7 @@ async def _json(client: ApiClient, path: str) -> dict[str, Any]:
     resp = await client.get(path)
     try:
         data = msgspec.json.decode(resp.content)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DataError(f"GET {path}: response is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise DataError(f"GET {path}: expected a JSON object")

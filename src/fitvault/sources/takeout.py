@@ -19,7 +19,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-MAX_MEMBER_BYTES = 4 << 30  # one file uncompressed (a day of 1 s heart rate is ~5 MB)
+# One file uncompressed. Parsers need a member whole in memory, so this bounds the import's
+# memory: a day of 1 s heart rate is ~5 MB, the largest known file a family reads (PMData's
+# concatenated heart_rate.json) ~120 MB; a 2 GB member is refused from the listing, unread.
+MAX_MEMBER_BYTES = 512 << 20
 MAX_TOTAL_BYTES = 256 << 30  # everything read from one import
 MAX_RATIO = 200  # uncompressed / compressed; pretty-printed JSON stays near 20
 RATIO_FLOOR = 1 << 20  # members smaller than this are never called bombs
@@ -69,7 +72,9 @@ class Member:
             ratio = self.size // max(self.compressed, 1)
             raise MemberError(f"compression ratio {ratio}:1 looks like a zip bomb")
         if self.size > limit:
-            raise MemberError(f"{self.size} bytes is more than the {limit}-byte limit")
+            raise MemberError(
+                f"{self.size} bytes is more than the {limit}-byte limit for one file; not read"
+            )
 
 
 @dataclass

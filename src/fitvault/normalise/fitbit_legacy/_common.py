@@ -85,6 +85,8 @@ def decode(body: bytes | str | Any) -> Any:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError:
         pass
+    except RecursionError:  # the lenient reader below would recurse as deep
+        raise DataError("not valid JSON: nested deeper than any response") from None
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -102,6 +104,8 @@ def _lenient(text: str) -> Any:
     for start in [*starts, *([inline] if inline >= 0 and inline not in starts else [])]:
         try:
             value, _ = decoder.raw_decode(cleaned, start)
+        except RecursionError:
+            raise DataError("not valid JSON: nested deeper than any response") from None
         except json.JSONDecodeError as exc:
             error = f"not valid JSON: {exc}"
             line_end = cleaned.find("\n", start)

@@ -215,7 +215,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
 def _heart(times: list[str], values: list[Any], day: dt.date, ctx: Context) -> Parsed:
     try:
         bpm = [round(float(v)) for v in values]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: "inf"
         raise DataError(f"heart rate is not a number: {exc}") from exc
     if _whole_minutes(times):
         body = {
@@ -246,7 +246,10 @@ def _whole_minutes(times: list[str]) -> bool:
 
 def _sleep(times: list[str], states: list[Any], day: dt.date, ctx: Context) -> Parsed:
     """The sleep tutorial's minute table → a v1 sleep log of one session."""
-    first = dt.datetime.combine(day, dt.time.fromisoformat(times[0])) if times else None
+    try:
+        first = dt.datetime.combine(day, dt.time.fromisoformat(times[0])) if times else None
+    except ValueError as exc:
+        raise DataError(f"sleep table: bad time {times[0]!r}") from exc
     if first is None:
         return Parsed("sleep_v1_table", {}, {})
     log = {

@@ -46,7 +46,8 @@ def _logs(value: Any) -> list[dict[str, Any]]:
 
 
 def _is_v1(value: Any) -> bool:
-    return _is_sleep(value) and any("minuteData" in log for log in value["sleep"])
+    logs = value["sleep"] if _is_sleep(value) else []
+    return any(isinstance(log, dict) and "minuteData" in log for log in logs)
 
 
 # {"sleep": [{

@@ -53,7 +53,7 @@ def json_array(body: bytes) -> list[Any]:
     """A JSON array of records (the ``Global Export Data`` files)."""
     try:
         value = msgspec.json.decode(body.removeprefix(BOM))
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DataError(f"not valid JSON: {exc}") from exc
     if not isinstance(value, list):
         raise DataError(f"expected a JSON array, got {type(value).__name__}")

@@ -51,7 +51,7 @@ def heart_rate(body: bytes) -> tuple[I64, I64] | None:
     body = body.removeprefix(BOM)
     try:
         n = len(_RECORDS.decode(body))
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DataError(f"not valid JSON (heart rate): {exc}") from exc
     arr = np.frombuffer(body, np.uint8)
     at_time = _find(arr, _TIME_KEY, 5) + len(_TIME_KEY)  # "T" is rare: scan for it

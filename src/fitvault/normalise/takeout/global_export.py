@@ -60,7 +60,7 @@ _MINUTE_DECODER = msgspec.json.Decoder(list[_Minute])
 def _typed(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> list[Any]:
     try:
         out: list[Any] = decoder.decode(body.removeprefix(BOM))
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DataError(f"not valid JSON ({what}): {exc}") from exc
     return out
 

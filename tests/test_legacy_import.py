@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from fitvault import cli, status
+from fitvault import status
 from fitvault.normalise import fitbit_legacy as legacy
 from fitvault.store import RawPage
 from fitvault.vault import Vault
+from tests.test_cli import run_main
 
 runner = CliRunner()
 BOM = b"\xef\xbb\xbf"
@@ -85,12 +86,18 @@ def _table(vault: Vault, sql: str) -> pd.DataFrame:
         return store.df(sql)
 
 
-def test_a_folder_of_saved_responses_lands_in_the_vault(saved: Path, tmp_path: Path) -> None:
+def test_a_folder_of_saved_responses_lands_in_the_vault(
+    saved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Heart rate (JSON after a log line and a BOM, and the CSV), sleep and steps land with
-    source fitbit-legacy at New York time; the damaged and the unknown file are named."""
-    result = runner.invoke(cli.app, ["import", str(saved), "--vault", str(tmp_path / "v")])
-    assert result.exit_code == 0, result.output
-    out = result.output
+    source fitbit-legacy at New York time; the damaged and the unknown file are named, and the
+    exit code (7) says the import was partial."""
+    code, out, err = run_main(
+        monkeypatch, capsys, "import", str(saved), "--vault", str(tmp_path / "v")
+    )
+    assert code == 7, out + err
+    assert "1 file(s) could not be read" in err
+    assert "Traceback" not in err
     assert "time zone America/New_York (from profile)" in out
     assert "imported 3 heart-rate rows" in out
     assert "failed: fitbit-dumps:broken.json: not valid JSON" in out

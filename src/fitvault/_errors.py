@@ -126,5 +126,12 @@ class PartialSync(FitvaultError):
     exit_code = 7
 
 
+class PartialImport(FitvaultError):
+    """The import stored every file it could read; the others are listed with why (exit 7 like a
+    partial sync, so a script notices)."""
+
+    exit_code = 7
+
+
 class ApiGone(ApiError):
     """The server answers 410 Gone: the API was switched off, and retrying cannot help."""

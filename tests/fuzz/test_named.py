@@ -115,7 +115,7 @@ def test_named_hostile_inputs_through_the_command_line(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=work, timeout=600,
     )  # fmt: skip
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    assert result.returncode == 7, output  # partial: the bad files are listed, the rest imported
     assert "Traceback" not in output
     failed = {line.split(": ")[1].partition(":")[2]: line for line in result.stdout.splitlines()
               if line.startswith("failed: ")}  # fmt: skip

@@ -13,6 +13,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from fitvault._errors import PartialImport
 from fitvault.cli._app import (
     TypesOpt,
     VaultOpt,
@@ -93,6 +94,12 @@ def import_(
         )
     for line in summary.lines():
         out.print(line, highlight=False)
+    if summary.errors and not dry_run:
+        raise PartialImport(
+            f"{len(summary.errors)} file(s) could not be read (listed above as failed); "
+            "everything else is imported. Replace or remove them and run `fitvault import` "
+            "again: files already imported are not imported twice."
+        )
 
 
 @app.command()

@@ -98,11 +98,10 @@ def _aggregates(con: Any, names: dict[str, str]) -> dict[str, list[int]]:
 
 
 def ours(path: Path, work: Path) -> dict[str, list[int]]:
-    import pyarrow as pa
-
+    from fitvault.sync import lean_memory
     from fitvault.vault import Vault
 
-    pa.set_memory_pool(pa.system_memory_pool())  # as ``fitvault import`` does
+    lean_memory()  # the allocator settings ``fitvault import`` applies
     vault = Vault(work / "vault")
     vault.import_archive([path])
     with vault.store() as store:

@@ -5,8 +5,11 @@ archive, the member and the zone it was read with) committed with its rows and i
 (``Store.commit``), several members of one type to a transaction: a damaged member is never
 added, so it leaves nothing behind and the rest is imported; importing the same export again
 replaces its own rows and raw pages (each member's span is answered for again), so twice is
-once. ``fitvault rebuild`` replays the pages with
-``replay``. Every member ends up in the summary: imported, skipped with a reason, or unknown.
+once. The page is kept by reference — the archive's absolute path, the member's name, size and
+SHA-256 — not as a second copy: the export is already on the user's disk, and compressing a
+5-year export into the vault cost a fifth of the import. ``fitvault rebuild`` replays the pages
+with ``replay``, which re-reads the member and says so plainly when the archive moved, went or
+changed. Every member ends up in the summary: imported, skipped with a reason, or unknown.
 """
 
 from __future__ import annotations
@@ -32,19 +35,23 @@ from fitvault.sources.takeout import (
     Member,
     MemberError,
     inventory,
+    read_reference,
 )
 from fitvault.store import MEMORY_LIMIT as STORE_MEMORY
 from fitvault.store import RawPage, Store
+from fitvault.sync import release_freed_memory
 
 log = logging.getLogger(__name__)
 
 SOURCE = parsers.SOURCE
 PROFILES = ("Your Profile/Profile.csv", "Personal & Account/Profile.csv", "Profile.csv")
 Progress = Callable[[int, int, str], None]
-BATCH_BYTES = 16 << 20  # member bytes per transaction: ~10 days of 5 s heart rate
+BATCH_ROWS = 1 << 19  # rows per transaction: ~30 days of 5 s heart rate, ~25 MB of Arrow
 GAP_US = 2 * 86_400_000_000  # members further apart than this are not batched together
 READ_AHEAD = 2
-IMPORT_MEMORY = "256MB"  # 64 MB failed a commit ("failed to pin block") on a 5-year import
+# DuckDB's buffer while importing: the import appends whole row groups and reads back only the
+# span it replaces, so the cache buys little; 64 MB once failed a commit ("failed to pin block").
+IMPORT_MEMORY = "128MB"
 
 
 @dataclass(frozen=True)
@@ -193,11 +200,17 @@ def _run(
     batch.flush()
 
 
-def _read(member: Member, limits: Limits) -> bytes | MemberError:
+Read = tuple[bytes, dict[str, object]] | MemberError
+
+
+def _read(member: Member, limits: Limits) -> Read:
+    """The body and its reference (hashed here, on the reading thread: hashlib lets go of the
+    GIL, so the SHA-256 overlaps the parsing of the member before)."""
     try:
-        return member.read(limits.member_bytes)
+        body = member.read(limits.member_bytes)
     except MemberError as exc:
         return exc
+    return body, member.reference(body)
 
 
 def _refusal(member: Member, limits: Limits, total: int) -> str | None:
@@ -214,14 +227,15 @@ def _refusal(member: Member, limits: Limits, total: int) -> str | None:
 def _one(
     member: Member,
     fam: parsers.Family,
-    body: bytes | MemberError,
+    read: Read,
     ctx: Context,
     batch: _Batch,
 ) -> None:
     name = f"{member.archive}:{member.path}"
     try:
-        if isinstance(body, MemberError):
-            raise body
+        if isinstance(read, MemberError):
+            raise read
+        body, ref = read
         parsed = parsers.parse(fam, body, ctx)
     except (MemberError, DataError) as exc:
         batch.summary.errors.append((name, str(exc)))
@@ -230,8 +244,9 @@ def _one(
         batch.summary.imported.append((name, fam.data_type, 0))
         return
     request = {"archive": member.archive, "member": member.path, "zone": ctx.zone,
-               "weight_unit": ctx.weight_unit}  # fmt: skip
-    batch.add(name, fam, RawPage(fam.data_type, SOURCE, request, body, batch.fetched_at), parsed)
+               "weight_unit": ctx.weight_unit, **ref}  # fmt: skip
+    raw = RawPage(fam.data_type, SOURCE, request, b"", batch.fetched_at, reference=True)
+    batch.add(name, fam, raw, parsed)
 
 
 @dataclass
@@ -241,9 +256,11 @@ class _Batch:
     One commit per member made a 30 000-file export 30 000 transactions; batching by type
     keeps per-member atomicity where it matters (a member that fails to read or parse is never
     added) and "import twice = import once" (each member still replaces its own span and keeps
-    its own raw page). A batch holds at most ``BATCH_BYTES`` of bodies, so memory does not grow
-    with the export, and only members whose spans follow each other, so the coverage it records
-    (the spans' hull) claims no period the export does not answer for.
+    its own raw page). A batch holds at most about ``BATCH_ROWS`` parsed rows (the bodies are
+    not held: raw pages are references), so memory does not grow with the export, and only
+    members whose spans follow each other, so the coverage it records (the spans' hull) claims
+    no period the export does not answer for. Large transactions let DuckDB write whole row
+    groups straight to the file instead of through the WAL.
     """
 
     store: Store
@@ -253,7 +270,7 @@ class _Batch:
     names: list[tuple[str, int]] = field(default_factory=list)
     raws: list[tuple[RawPage, tuple[int, int]]] = field(default_factory=list)
     tables: dict[str, list[pa.Table]] = field(default_factory=dict)
-    nbytes: int = 0
+    nrows: int = 0
     hull: tuple[int, int] | None = None
 
     def add(self, name: str, fam: parsers.Family, raw: RawPage, parsed: parsers.Parsed) -> None:
@@ -268,10 +285,10 @@ class _Batch:
         self.raws.append((raw, span))
         for table_name, rows in parsed.tables.items():
             self.tables.setdefault(table_name, []).append(rows)
-        self.nbytes += len(raw.body)
+        self.nrows += parsed.rows
         self.hull = span if self.hull is None else (min(self.hull[0], span[0]),
                                                      max(self.hull[1], span[1]))  # fmt: skip
-        if self.nbytes >= BATCH_BYTES:
+        if self.nrows >= BATCH_ROWS:
             self.flush()
 
     def _follows(self, span: tuple[int, int]) -> bool:
@@ -282,18 +299,24 @@ class _Batch:
         if self.family is None:
             return
         fam, hull = self.family, self.hull
-        tables = {name: pa.concat_tables(parts) for name, parts in self.tables.items()}
+        # One chunk per column: DuckDB scans an Arrow table of a day-file chunk each ~50 %
+        # slower than the same rows in one piece (vectors cut at every chunk edge).
+        tables = {name: pa.concat_tables(parts).combine_chunks()
+                  for name, parts in self.tables.items()}  # fmt: skip
+        self.tables = {}
         spans = [span for _, span in self.raws]
         self.store.commit(fam.dtype, tables, source=SOURCE, replaces=spans, covered=hull,
                           raws=self.raws)  # fmt: skip
         self.summary.imported += [(name, fam.data_type, rows) for name, rows in self.names]
-        self.family, self.hull, self.nbytes = None, None, 0
+        release_freed_memory()  # the batch's Arrow buffers and DuckDB's scratch, back to the OS
+        self.family, self.hull, self.nrows = None, None, 0
         self.names, self.raws, self.tables = [], [], {}
 
 
 def replay(page: RawPage) -> dict[str, pa.Table]:
     """A kept Takeout raw page → rows again (``fitvault rebuild``): the member path picks the
-    parser, the request the zone and unit it was read with."""
+    parser, the request the zone and unit it was read with; a page kept by reference re-reads
+    the member from the export (``DataError`` naming it when the export is gone)."""
     member = str(page.request.get("member", ""))
     fam = parsers.classify(member)
     if not isinstance(fam, parsers.Family):
@@ -301,7 +324,17 @@ def replay(page: RawPage) -> dict[str, pa.Table]:
     ctx = Context(
         str(page.request.get("zone") or "UTC"), str(page.request.get("weight_unit") or "lb")
     )
-    return parsers.parse(fam, page.body, ctx).tables
+    body = page.body
+    if page.reference:
+        try:
+            body = read_reference(page.request)
+        except MemberError as exc:
+            raise DataError(
+                f"cannot rebuild {member} from the Takeout export it was imported from: {exc}. "
+                "Put the export back at that path, or import it again from where it is now "
+                "(`fitvault import PATH`), then run `fitvault rebuild` again."
+            ) from exc
+    return parsers.parse(fam, body, ctx).tables
 
 
 def _context(

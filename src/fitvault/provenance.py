@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -417,6 +418,8 @@ def seen_by_sql(shape: Shape, where: str = "TRUE") -> str:
 
 
 def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:
+    if _climbs(rows.column(key[0])):
+        return False  # readings in time order: a leading key that only climbs repeats nothing
     if pc.count_distinct(rows.column(key[0])).as_py() == rows.num_rows:
         return False  # the leading key column alone tells the rows apart
     if len(key) == 1:
@@ -431,3 +434,13 @@ def _within(key_range: tuple[object, object], spans: Sequence[tuple[object, obje
         return any(a <= lo and hi < b for a, b in spans)  # type: ignore[operator]
     except TypeError:
         return False
+
+
+def _climbs(column: pa.ChunkedArray) -> bool:
+    """Whether a numeric or time column has no nulls and strictly increases: a check that costs
+    a fraction of counting distinct values (a million heart-rate readings per import batch)."""
+    kind = column.type
+    if column.null_count or not (pa.types.is_integer(kind) or pa.types.is_temporal(kind)):
+        return False
+    values = column.to_numpy()
+    return bool(np.all(values[1:] > values[:-1]))

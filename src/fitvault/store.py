@@ -45,6 +45,7 @@ from fitvault.catalog import DataType, Table
 VAULT_FILE = "vault.duckdb"
 SCHEMA_VERSION = 3
 CODEC = "zstd"
+REFERENCE = "ref"  # the codec of a page kept by reference (``RawPage.reference``): no body
 MEMORY_LIMIT = "1GB"  # DuckDB's own buffer; spills to disk beyond it
 LOCK_WAIT_S = 30.0  # how long opening waits for another process to let go of the file
 HOLD_S = 0.5  # the longest a transient store (a sync) keeps the file between uses
@@ -71,6 +72,9 @@ class RawPage:
     request: dict[str, Any]
     body: bytes
     fetched_at: dt.datetime
+    # Kept by reference: no body stored, the request names where the bytes are (a Takeout
+    # member in the user's own archive, with its size and SHA-256) and its reader re-reads them.
+    reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -319,6 +323,9 @@ class Store:
             merger.merge(shape, tables.get(shape.name), children, source, bounds)
 
     def _keep_raw(self, raws: Sequence[tuple[RawPage, tuple[int, int] | None]]) -> None:
+        def body(r: RawPage) -> bytes | None:
+            return None if r.reference else pa.compress(r.body, codec=CODEC, asbytes=True)
+
         rows = pa.table(
             {
                 "data_type": [r.data_type for r, _ in raws],
@@ -331,11 +338,15 @@ class Store:
                     [span[0] if span else None for _, span in raws], pa.int64()
                 ),
                 "replace_to": pa.array([span[1] if span else None for _, span in raws], pa.int64()),
-                "codec": [CODEC] * len(raws),
-                "raw_size": pa.array([len(r.body) for r, _ in raws], pa.int64()),
-                "body": pa.array(
-                    [pa.compress(r.body, codec=CODEC, asbytes=True) for r, _ in raws], pa.binary()
+                "codec": [REFERENCE if r.reference else CODEC for r, _ in raws],
+                "raw_size": pa.array(
+                    [
+                        int(r.request.get("size", 0)) if r.reference else len(r.body)
+                        for r, _ in raws
+                    ],
+                    pa.int64(),
                 ),
+                "body": pa.array([body(r) for r, _ in raws], pa.binary()),
             }
         )
         self.con.register("_raws", rows)
@@ -438,10 +449,13 @@ class Store:
             )
             while batch := cur.fetchmany(64):
                 for row in batch:
-                    body = pa.decompress(
+                    ref = row[7] == REFERENCE
+                    body = b"" if ref else pa.decompress(
                         row[9], decompressed_size=row[8], codec=row[7], asbytes=True
+                    )  # fmt: skip
+                    page = RawPage(
+                        row[1], row[2], json.loads(row[3]), body, from_us(row[4]), reference=ref
                     )
-                    page = RawPage(row[1], row[2], json.loads(row[3]), body, from_us(row[4]))
                     replace = (row[5], row[6]) if row[5] is not None else None
                     yield StoredPage(row[0], page, replace)
 

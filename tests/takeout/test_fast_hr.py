@@ -63,8 +63,10 @@ def test_synthetic_export_files_agree(world_zip: Path) -> None:
         TWO.replace(b'"bpm" : 70', b'"bpm" : 70.0'),  # a float: the general parser's verdict
         TWO.replace(b'"bpm" : 70,\n', b""),  # one record without bpm
         TWO.replace(b"03/26/26", b"02/30/26"),  # no such day
+        TWO.replace(b"03/26/26", b"02/29/26"),  # 2026 is no leap year
+        TWO.replace(b"03/26/26", b"04/31/26"),  # April has 30 days
     ],
-    ids=["compact", "float", "missing", "feb-30"],
+    ids=["compact", "float", "missing", "feb-30", "feb-29", "apr-31"],
 )
 def test_anything_else_goes_to_the_general_parser(body: bytes) -> None:
     """The scan declines; the file then reads (or fails) exactly as the general parser says."""
@@ -78,6 +80,13 @@ def test_anything_else_goes_to_the_general_parser(body: bytes) -> None:
             heart_rate(body, CTX)
     else:
         assert heart_rate(body, CTX)["heart_rate"].equals(expected)
+
+
+def test_a_leap_day_takes_the_fast_path() -> None:
+    """02/29/24 exists: 2024-02-29 12:00:00Z is 1709208000 s."""
+    fast = fast_hr.heart_rate(TWO.replace(b"03/26/26 17:50:52", b"02/29/24 12:00:00"))
+    assert fast is not None
+    assert fast[0].tolist() == [1709208000, 946684799]
 
 
 def test_truncated_file_is_an_error() -> None:

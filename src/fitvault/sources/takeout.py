@@ -13,9 +13,11 @@ is already the root (``Fitbit/…``, ``Global Export Data/…``) works too.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -63,6 +65,13 @@ class Member:
         if len(data) != self.size:
             raise MemberError(f"declares {self.size} bytes but holds {len(data)}")
         return data
+
+    def reference(self, body: bytes) -> dict[str, object]:
+        """Where these bytes can be read again (``read_reference``): the archive or folder by
+        absolute path, the member's own name in it, its size and SHA-256. The export is the
+        user's file, so the vault keeps this instead of a second, compressed copy."""
+        return {"path": str(self._source.resolve()), "name": self._name, "size": len(body),
+                "sha256": hashlib.sha256(body).hexdigest()}  # fmt: skip
 
     def check(self, limit: int = MAX_MEMBER_BYTES) -> None:
         """Refuse, from the listing alone, what must not be read."""
@@ -169,3 +178,43 @@ def _walk(source: Path, inv: Inventory) -> Iterator[Member]:
             encrypted=bool(info.flag_bits & 0x1),
             _zip=zf,
         )
+
+
+def read_reference(ref: Mapping[str, object], limit: int = MAX_MEMBER_BYTES) -> bytes:
+    """The bytes a ``Member.reference`` names, checked against its size and SHA-256;
+    ``MemberError`` saying what is wrong when the export moved, went or changed."""
+    path, name = Path(str(ref.get("path", ""))), str(ref.get("name", ""))
+    if reason := _unsafe(name):
+        raise MemberError(f"{name}: {reason}")
+    if path.is_dir():
+        file = path / name
+        if not file.is_file():
+            raise MemberError(f"{file} is gone (moved or deleted)")
+        size = file.stat().st_size
+        data = Member(path.name, below_root(name), size, size, path, name).read(limit)
+    elif path.is_file():
+        data = _zip_member(path, name).read(limit)
+    else:
+        raise MemberError(f"{path} is gone (moved or deleted)")
+    if len(data) != ref.get("size") or hashlib.sha256(data).hexdigest() != ref.get("sha256"):
+        raise MemberError(f"{path}: {name} is not the file that was imported (it changed)")
+    return data
+
+
+def _zip_member(path: Path, name: str) -> Member:
+    try:
+        zf = _open_zip(str(path), path.stat().st_mtime_ns)
+        info = zf.getinfo(name)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise MemberError(f"{path} is not a readable zip archive ({exc})") from exc
+    except KeyError:
+        raise MemberError(f"{path} holds no {name} (not the archive that was imported)") from None
+    return Member(path.name, below_root(name), info.file_size, info.compress_size, path, name,
+                  encrypted=bool(info.flag_bits & 0x1), _zip=zf)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=2)
+def _open_zip(path: str, mtime_ns: int) -> zipfile.ZipFile:
+    """A rebuild re-reads hundreds of members of one or two archives in turn: their central
+    directories are read once (the two most recent stay open; a changed file is a new key)."""
+    return zipfile.ZipFile(path)

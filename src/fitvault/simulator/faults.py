@@ -142,6 +142,7 @@ class Dice:
     spec: FaultSpec
     injected: collections.Counter[str] = field(default_factory=collections.Counter)
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
+    rolled: collections.Counter[str] = field(default_factory=collections.Counter)  # "where:fault"
     _seen: collections.Counter[str] = field(default_factory=collections.Counter)
     _streak: collections.Counter[str] = field(default_factory=collections.Counter)
     _last: dict[str, str | None] = field(default_factory=dict)
@@ -164,6 +165,8 @@ class Dice:
         if fault == "401" and self._last.get(key) == "401":
             fault = None  # the token refreshed after a 401 is new: it does not expire at once
         self._last[key] = fault
+        if fault:
+            self.rolled[f"{where.value}:{fault}"] += 1
         self._streak[key] = self._streak[key] + 1 if fault else 0
         return fault
 

@@ -2,8 +2,9 @@
 
 A tmpfs is mounted (needs root; the script says why it skips otherwise), the vault is signed in
 on it, and a filler file leaves some bytes free: none (the vault file cannot even be created)
-and 2 MiB (the disk fills during a commit, part-way through the sync). The sync must then stop with one clear
-line naming the vault and saying to free space and rerun `fitvault sync` — no traceback — and,
+and 2 MiB (the disk fills during a commit, part-way through the sync). The sync must then stop
+with one clear line naming the vault and saying to free space and rerun `fitvault sync` — no
+traceback — and,
 once the filler is deleted, the same command must open the vault and complete it to the rows of
 a sync on an ordinary disk.
 

@@ -48,7 +48,7 @@ class Part:
 PARTS = [
     Part("faults", "faults.py", ["--days", "7"], ["--quick", "--only", "503,skew-ahead"]),
     Part("kills", "kills.py", [], ["--quick"]),
-    Part("disk full", "diskfull.py", [], ["--days", "1"]),
+    Part("diskfull", "diskfull.py", [], ["--days", "1"]),
     Part(
         "soak",
         "soak.py",

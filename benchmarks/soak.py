@@ -9,7 +9,8 @@ about one day's worth a sync (a re-fetched day replaces its pages, it does not a
 the file grows in proportion to its rows, and memory has no upward slope.
 
 Last line: ``syncs=… rows_added=… raw_pages_first=… raw_pages_last=… vault_mb_first=…
-vault_mb_last=… rss_mb_first=… rss_mb_last=… rss_mb_max=… rss_slope_kb_per_sync=… crashes=…``.
+vault_mb_last=… rss_mb_first=… rss_mb_last=… rss_mb_max=… rss_slope_kb_per_sync=…
+rss_late_slope_kb_per_sync=… stops=… crashes=…``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 import httpx2
 
 from faults import Browser
+from fitvault._errors import FitvaultError
 from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.vault import Vault
@@ -67,8 +69,14 @@ def main() -> None:
         days=args.days + args.syncs, seed=7, now=START + dt.timedelta(days=args.syncs)
     )
     now = [START]
+    # A published app ("In production"): a Testing-mode app's refresh token would expire on the
+    # 8th simulated day, as Google's do, and every sync after it would ask to sign in again.
     sim = create_app(
-        world, clock=lambda: now[0].timestamp(), auto_approve=True, quota_per_minute=None
+        world,
+        clock=lambda: now[0].timestamp(),
+        auto_approve=True,
+        quota_per_minute=None,
+        testing_mode=False,
     )
     transport = httpx2.ASGITransport(app=sim.app)
 
@@ -79,7 +87,7 @@ def main() -> None:
             )
         )
 
-    crashes = 0
+    crashes = stops = 0
     with tempfile.TemporaryDirectory() as tmp:
         vault = Vault(Path(tmp) / "vault")
         vault.authorize(
@@ -103,9 +111,13 @@ def main() -> None:
             t0 = time.perf_counter()
             try:
                 sync(vault)
+            except FitvaultError as exc:  # a stop a user would be told about
+                stops += 1
+                print(f"sync {i}: {type(exc).__name__}: {exc}", flush=True)
+                continue
             except Exception as exc:  # a crash is a figure here, not the end of the soak
                 crashes += 1
-                print(f"sync {i}: {type(exc).__name__}: {exc}", flush=True)
+                print(f"sync {i}: CRASH {type(exc).__name__}: {exc}", flush=True)
                 continue
             seconds = time.perf_counter() - t0
             gc.collect()
@@ -130,7 +142,7 @@ def main() -> None:
         f"vault_mb_last={size[-1] if size else 0:.1f} rss_mb_first={rss[0] if rss else 0:.0f} "
         f"rss_mb_last={rss[-1] if rss else 0:.0f} rss_mb_max={max(rss, default=0):.0f} "
         f"rss_slope_kb_per_sync={slope * 1024:.0f} rss_late_slope_kb_per_sync={late * 1024:.0f} "
-        f"crashes={crashes}"
+        f"stops={stops} crashes={crashes}"
     )
     sys.stdout.flush()
 

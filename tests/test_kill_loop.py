@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # several processes, minutes
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kills.py"
 
 

@@ -9,9 +9,12 @@ refresh, N drawn (seeded) from how often a clean run reaches it, and a delay of 
 kill falls inside the operation rather than at its first line. The import reads a Takeout
 archive the simulator wrote and is killed while parsing a member or while committing.
 
-After each kill the same command is run again, plainly: it must exit 0 (a lock left behind
-would make it exit 6), print no traceback, and leave the clean run's rows — nothing lost,
-nothing twice. Each trial starts from a copy of one signed-in vault (its token files only).
+After each kill the same command is run again — killed in its turn at the next moment, up to
+``--chain`` kills (a re-run that can start at all shows no lock was left behind: one would make
+it exit 6), then once plainly to the end: it must exit 0, no run may print a traceback, and the
+vault must hold the clean run's rows — nothing lost, nothing twice. Each chain starts from a
+copy of one signed-in vault (its token files only). With a 3-day world every re-run fetches the
+whole world again (the recent days are always re-fetched), so later kills land as early ones do.
 
 Last line: ``kills=… missed=… rows_lost=… rows_duplicated=… crashes=… locks_left=…``.
 """
@@ -50,12 +53,24 @@ Rows = dict[str, collections.Counter[tuple[Any, ...]]]
 
 
 @dataclass
-class Trial:
-    what: str
+class Kill:
     phase: str
     nth: int
     delay: float
-    killed: bool
+    rc: int  # -9 when the kill landed
+
+    @property
+    def killed(self) -> bool:
+        return self.rc == -9
+
+
+@dataclass
+class Chain:
+    """Kills one after another on one vault (each run a re-run of the one killed before it),
+    then a plain re-run to the end, compared with the clean run."""
+
+    what: str
+    kills: list[Kill]
     rerun_rc: int
     traceback: bool
     lost: int
@@ -63,8 +78,13 @@ class Trial:
     seconds: float
 
     @property
-    def crashed(self) -> bool:
-        return self.traceback or self.rerun_rc not in (0, 6)
+    def crashes(self) -> int:
+        bad = [k.rc for k in self.kills if k.rc not in (-9, 0, 6)]
+        return len(bad) + int(self.traceback) + int(self.rerun_rc not in (0, 6))
+
+    @property
+    def locks_left(self) -> int:
+        return sum(k.rc == 6 for k in self.kills) + int(self.rerun_rc == 6)
 
 
 def fitvault(vault: Path, args: list[str], marker: tuple[str, int, float] | None = None) -> Any:
@@ -89,28 +109,31 @@ def expire_access_token(vault: Path) -> None:
     path.chmod(0o600)
 
 
-def trial(
+def chain(
     what: str,
     template: Path,
     directory: Path,
     args: list[str],
-    marker: tuple[str, int, float],
+    moments: list[tuple[str, int, float]],
     want: Rows,
-) -> Trial:
+) -> Chain:
     started = time.perf_counter()
     shutil.copytree(template, directory)
-    if (directory / "token.json").exists():
-        expire_access_token(directory)
-    killed_run, _ = fitvault(directory, args, marker)
+    kills, said = [], ""
+    for moment in moments:
+        if (directory / "token.json").exists():
+            expire_access_token(directory)  # each run starts with a refresh to be killed in
+        run, _ = fitvault(directory, args, moment)
+        kills.append(Kill(*moment, rc=run.returncode))
+        said += run.stderr
     rerun, _ = fitvault(directory, args)
-    out = rerun.stdout + rerun.stderr + killed_run.stderr
+    said += rerun.stdout + rerun.stderr
     lost, dup = compare(want, table_rows(Vault(directory))) if rerun.returncode == 0 else (0, 0)
-    return Trial(
+    return Chain(
         what,
-        *marker,
-        killed=killed_run.returncode == -9,
-        rerun_rc=rerun.returncode,
-        traceback="Traceback" in out,
+        kills,
+        rerun.returncode,
+        traceback="Traceback" in said,
         lost=lost,
         dup=dup,
         seconds=time.perf_counter() - started,
@@ -134,7 +157,20 @@ def markers(
     return out
 
 
-def sync_trials(root: Path, days: int, n: int, rng: random.Random) -> list[Trial]:
+def chains(
+    what: str,
+    template: Path,
+    root: Path,
+    args: list[str],
+    moments: list[tuple[str, int, float]],
+    want: Rows,
+    length: int,
+) -> list[Chain]:
+    cut = [moments[i : i + length] for i in range(0, len(moments), length)]
+    return [chain(what, template, root / f"{what}-{i}", args, m, want) for i, m in enumerate(cut)]
+
+
+def sync_trials(root: Path, days: int, n: int, rng: random.Random, length: int) -> list[Chain]:
     world = World.default(days=days, seed=11)  # up to the real present: the CLI's own clock
     sim = create_app(world, quota_per_minute=None, faults=FaultSpec({"401": 0.03}, seed=5))
     args = ["sync", "--types", SYNC_TYPES]
@@ -149,13 +185,11 @@ def sync_trials(root: Path, days: int, n: int, rng: random.Random) -> list[Trial
             raise SystemExit(f"the clean sync failed:\n{done.stderr}")
         want = table_rows(Vault(clean))
         print(f"clean sync: {_total(want)} rows, reached {counts}", flush=True)
-        return [
-            trial("sync", template, root / f"sync-{i}", args, m, want)
-            for i, m in enumerate(markers(rng, SYNC_PHASES, counts, n))
-        ]
+        moments = markers(rng, SYNC_PHASES, counts, n)
+        return chains("sync", template, root, args, moments, want, length)
 
 
-def import_trials(root: Path, days: int, n: int, rng: random.Random) -> list[Trial]:
+def import_trials(root: Path, days: int, n: int, rng: random.Random, length: int) -> list[Chain]:
     now = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
     archive = write_archive(World.default(days=days, seed=13, now=now), root / "takeout.zip")
     args = ["import", str(archive)]
@@ -168,10 +202,8 @@ def import_trials(root: Path, days: int, n: int, rng: random.Random) -> list[Tri
         raise SystemExit(f"the clean import failed:\n{done.stderr}")
     want = table_rows(Vault(clean))
     print(f"clean import: {_total(want)} rows, reached {counts}", flush=True)
-    return [
-        trial("import", template, root / f"import-{i}", args, m, want)
-        for i, m in enumerate(markers(rng, IMPORT_PHASES, counts, n))
-    ]
+    moments = markers(rng, IMPORT_PHASES, counts, n)
+    return chains("import", template, root, args, moments, want, length)
 
 
 def _total(rows: Rows) -> int:
@@ -185,37 +217,36 @@ def main() -> None:
     parser.add_argument("--import-kills", type=int)
     parser.add_argument("--days", type=int, help="the sync world's size (default 3)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--chain", type=int, default=5, help="kills before each full re-run")
     args = parser.parse_args()
     n_sync = args.sync_kills if args.sync_kills is not None else (4 if args.quick else 20)
     n_import = args.import_kills if args.import_kills is not None else (2 if args.quick else 10)
     days = args.days or (2 if args.quick else 3)
     rng = random.Random(args.seed)
     print(f"{n_sync} sync kills ({days}-day world), {n_import} import kills, seed {args.seed}")
-    print(
-        f"{'run':<8}{'phase':<9}{'nth':>5}{'delay ms':>9}{'killed':>7}{'rerun':>6}"
-        f"{'lost':>7}{'dup':>7}{'time s':>8}",
-        flush=True,
-    )
-    trials: list[Trial] = []
+    print(f"{'run':<8}{'phase':<9}{'nth':>5}{'delay ms':>9}{'exit':>6}", flush=True)
+    done: list[Chain] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for run in (
-            lambda: sync_trials(root, days, n_sync, rng),
-            lambda: import_trials(root, 10, n_import, rng),
+            lambda: sync_trials(root, days, n_sync, rng, args.chain),
+            lambda: import_trials(root, 10, n_import, rng, args.chain),
         ):
-            for t in run():
-                trials.append(t)
+            for c in run():
+                done.append(c)
+                for k in c.kills:
+                    print(f"{c.what:<8}{k.phase:<9}{k.nth:>5}{k.delay * 1000:>9.1f}{k.rc:>6}")
                 print(
-                    f"{t.what:<8}{t.phase:<9}{t.nth:>5}{t.delay * 1000:>9.1f}"
-                    f"{'yes' if t.killed else 'no':>7}{t.rerun_rc:>6}{t.lost:>7}{t.dup:>7}"
-                    f"{t.seconds:>8.1f}{'  TRACEBACK' if t.traceback else ''}",
+                    f"  → re-run: exit {c.rerun_rc}, {c.lost} rows lost, {c.dup} duplicated, "
+                    f"{c.seconds:.0f} s{'  TRACEBACK' if c.traceback else ''}",
                     flush=True,
                 )
-    kills = sum(t.killed for t in trials)
+    kills = sum(k.killed for c in done for k in c.kills)
+    tried = sum(len(c.kills) for c in done)
     print(
-        f"kills={kills} missed={len(trials) - kills} rows_lost={sum(t.lost for t in trials)} "
-        f"rows_duplicated={sum(t.dup for t in trials)} crashes={sum(t.crashed for t in trials)} "
-        f"locks_left={sum(t.rerun_rc == 6 for t in trials)}"
+        f"kills={kills} missed={tried - kills} rows_lost={sum(c.lost for c in done)} "
+        f"rows_duplicated={sum(c.dup for c in done)} crashes={sum(c.crashes for c in done)} "
+        f"locks_left={sum(c.locks_left for c in done)}"
     )
 
 

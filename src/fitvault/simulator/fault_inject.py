@@ -13,7 +13,8 @@ What the client sees is what it would see from the real service over a real netw
   page token travels in the JSON body) and hand out a ``fault~`` page token, which this layer
   turns back into the real token (plus how many points to skip) on the next request;
 * a clock ``skew`` runs the whole app on a clock that far from the client's (``create_app``
-  does that) and stamps every answer's ``Date`` header with it.
+  does that) and stamps every answer's ``Date`` header with it (over a socket uvicorn sends
+  its own, real-clock ``Date`` first: the client sees both, as behind a proxy that adds one).
 """
 
 from __future__ import annotations

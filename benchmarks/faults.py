@@ -9,9 +9,16 @@ again when the error asks for it — up to eight times; an exception that is not
 own is a crash.
 
 Why not a year: one all-types backfill of a 365-day world takes ≈ 300 s in-process on this
-2-core machine (quota off), so 17 of them cannot fit in 15 minutes. A 30-day world (≈ 25 s a
-run) does; ``--days`` picks another size. Rates are higher than the live API's (≈ 0.1–1 %)
-so that a backfill of a few hundred requests meets each fault several times.
+2-core machine (quota off), so 19 of them cannot fit in 15 minutes. The default 30-day world
+(≈ 25 s a run on an idle machine) nearly does; ``benchmarks/campaign.py`` runs a 7-day world so
+that kills, the soak and the fuzzers fit beside it; ``--days`` picks another size.
+
+Clock skew (``skew-ahead``/``skew-behind``: the server's clock ten minutes off the client's)
+counts as "injected" every answer given on the skewed clock. Faults that land on the roll-up
+POSTs (rollUp/dailyRollUp, which the roll-up-only types use) are counted in ``rollup``.
+
+Rates are higher than the live API's (≈ 0.1–1 %) so that a backfill of a few hundred requests
+meets each fault several times.
 
 Retries sleep as they do for a user (stamina's backoff, and the 429's Retry-After of 1 s), so
 ``overhead`` is the real cost of the faults. Two things are cheaper in-process than on a
@@ -21,7 +28,7 @@ client first waits its 30 s read timeout), and a ``reset`` costs no reconnect.
 The world's data is built on first use, so a first clean run warms it up and a second one is
 the baseline; the machine is shared, so ``overhead`` moves by ±20 % from run to run with load.
 
-``--quick`` (for the tests): a 4-day world, four types. Last line:
+``--quick`` (for the tests): a 4-day world, five types (one served only as roll-ups). Last line:
 ``rows_lost=… rows_duplicated=… crashes=… faults_injected=…`` (summed over the classes).
 """
 
@@ -51,7 +58,7 @@ from fitvault.vault import Vault
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
 SERVER = "http://simulator.test"
 SEED = 7
-QUICK_TYPES = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate"]
+QUICK_TYPES = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate", "floors"]
 RESUMES = 8  # each resume fetches only what is missing (and the recent days)
 # fault class → the rates that make it happen (a refresh only follows a 401, so the token
 # endpoint's faults come with some expiring access tokens)
@@ -69,14 +76,21 @@ CLASSES: dict[str, dict[str, float]] = {
     "401": {"401": 0.03},
     "empty-page": {"empty-page": 0.1},
     "short-page": {"short-page": 0.1},
-    "invalid-grant": {"401": 0.03, "invalid-grant": 0.3},
+    # every refresh refused: a 7-day backfill makes only two or three refreshes
+    "invalid-grant": {"401": 0.03, "invalid-grant": 1.0},
     "token-down": {"401": 0.03, "token-down": 0.5},
 }
+# The server's clock this many seconds off the client's (no rates: the answers are right).
+SKEWS = {"skew-ahead": 600.0, "skew-behind": -600.0}
+CLASSES.update({name: {} for name in SKEWS})
 # Everything at once, less the refused refresh token: it ends a run by design (sign in again),
 # and with ~10 refreshes a run at these rates no run would get far enough to finish.
 CLASSES["all"] = {
     k: v for name, rates in CLASSES.items() if name != "invalid-grant" for k, v in rates.items()
 }
+# Every page cut short or empty (twice, then whole): a small world makes few roll-up POSTs, and
+# this is the class sure to reach them.
+CLASSES["every-page"] = {"empty-page": 0.5, "short-page": 0.5}
 
 
 @dataclass
@@ -89,6 +103,7 @@ class Outcome:
     seconds: float
     rows: dict[str, collections.Counter[tuple[Any, ...]]]
     notes: str = ""
+    on_rollups: int = 0  # faults rolled for roll-up POSTs
 
 
 class Browser:
@@ -128,7 +143,9 @@ def _comparable(value: Any) -> Any:
 
 def backfill(world: World, fault: str, directory: Path, types: list[str] | None) -> Outcome:
     """One backfill with ``fault``'s rates (none for "clean"), resumed after a clean stop."""
-    spec = FaultSpec(CLASSES.get(fault, {}), seed=SEED)  # "clean": no rates, requests counted
+    skew = SKEWS.get(fault, 600.0 if fault == "all" else 0.0)
+    # "clean": no rates, requests counted
+    spec = FaultSpec(CLASSES.get(fault, {}), seed=SEED, skew=skew)
     sim = create_app(
         world, clock=lambda: NOW.timestamp(), auto_approve=True, quota_per_minute=None, faults=spec
     )
@@ -163,9 +180,19 @@ def backfill(world: World, fault: str, directory: Path, types: list[str] | None)
     seconds = time.perf_counter() - started
     assert sim.faults is not None
     dice = sim.faults
-    requests = dice.requests["api"] + dice.requests["paged"]  # data and account calls, all runs
+    # data and account calls, all runs
+    requests = dice.requests["api"] + dice.requests["paged"] + dice.requests["rollup"]
+    on_rollups = sum(n for k, n in dice.rolled.items() if k.startswith("rollup:"))
     return Outcome(
-        fault, dice.total, requests, stops, crashes, seconds, table_rows(vault), "; ".join(notes)
+        fault,
+        dice.total,
+        requests,
+        stops,
+        crashes,
+        seconds,
+        table_rows(vault),
+        "; ".join(notes),
+        on_rollups,
     )
 
 
@@ -191,7 +218,7 @@ class RetryCount:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a 4-day world, four types")
+    parser.add_argument("--quick", action="store_true", help="a 4-day world, five types")
     parser.add_argument("--days", type=int, help="world size (default 30, or 4 with --quick)")
     parser.add_argument("--only", help="comma-separated fault classes (default: all of them)")
     args = parser.parse_args()
@@ -204,9 +231,9 @@ def main() -> None:
     retries = RetryCount()
     stamina.instrumentation.set_on_retry_hooks([retries])
     world = World.default(days=days, seed=SEED, now=NOW)
-    print(f"{days}-day world, {'four' if types else 'all stored'} types, seed {SEED}", flush=True)
+    print(f"{days}-day world, {'five' if types else 'all stored'} types, seed {SEED}", flush=True)
     header = (
-        f"{'fault':<14}{'injected':>9}{'retries':>8}{'requests':>9}{'stops':>6}"
+        f"{'fault':<14}{'injected':>9}{'rollup':>7}{'retries':>8}{'requests':>9}{'stops':>6}"
         f"{'lost':>9}{'dup':>9}{'time s':>8}{'overhead':>9}  notes"
     )
     totals = collections.Counter[str]()
@@ -226,7 +253,8 @@ def main() -> None:
             lost, dup = compare(clean.rows, run.rows)
             overhead = run.seconds / clean.seconds - 1
             print(
-                f"{fault:<14}{run.injected:>9}{retries.n - before:>8}{run.requests:>9}"
+                f"{fault:<14}{run.injected:>9}{run.on_rollups:>7}{retries.n - before:>8}"
+                f"{run.requests:>9}"
                 f"{run.stops:>6}{lost:>9}{dup:>9}{run.seconds:>8.1f}{overhead:>+9.0%}  {run.notes}",
                 flush=True,
             )

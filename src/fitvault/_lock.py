@@ -50,9 +50,12 @@ def _holder(fd: int) -> str:
 
 
 def _claim(fd: int) -> None:
-    """Write our PID so that a refused process can name us."""
+    """Write our PID so that a refused process can name us. The lock is the kernel's, the PID
+    only a hint: on a full disk the holder goes on unnamed (the store then says the disk is
+    full, with what to do) rather than failing on the hint."""
     os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    with contextlib.suppress(OSError):
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
 
 
 @contextlib.contextmanager

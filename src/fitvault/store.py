@@ -238,6 +238,11 @@ class Store:
             try:
                 yield
             except duckdb.Error as exc:
+                if _disk_full(exc):
+                    raise VaultError(
+                        f"{self.path}: the disk is full (while {doing}); what was saved before "
+                        "is kept: free space, then rerun `fitvault sync` (or the same import)"
+                    ) from exc
                 raise VaultError(f"{self.path}: failed while {doing}: {exc}") from exc
             finally:
                 self._depth -= 1
@@ -474,6 +479,7 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
     deadline = time.monotonic() + wait
     pause = 0.02
     while True:
+        existed = path.exists()
         try:
             con = duckdb.connect(
                 str(path),
@@ -486,16 +492,40 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
             )
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise VaultError(f"Cannot open {path}: {exc}") from exc
+                if not existed:  # a half-made new file would refuse every later open
+                    _discard(path)
+                raise VaultError(_open_failure(path, exc)) from exc
             if time.monotonic() >= deadline:
                 raise VaultLocked(_locked_message(path, str(exc), wait)) from None
             time.sleep(pause)
             pause = min(pause * 1.5, 0.5)
             continue
         except duckdb.Error as exc:
-            raise VaultError(f"Cannot open {path}: {exc}") from exc
+            raise VaultError(_open_failure(path, exc)) from exc
         con.execute("SET TimeZone = 'UTC'")
         return con
+
+
+def _open_failure(path: Path, exc: duckdb.Error) -> str:
+    if _disk_full(exc):
+        return (
+            f"Cannot open {path}: the disk is full; free space, then rerun `fitvault sync` "
+            "(or the same import)"
+        )
+    return f"Cannot open {path}: {exc}"
+
+
+def _discard(path: Path) -> None:
+    """Remove a vault file this very open created (nothing of the user's is in it yet)."""
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def _disk_full(exc: duckdb.Error) -> bool:
+    """DuckDB reports a full disk only in its message (ENOSPC's text, or DuckDB's own words)."""
+    text = str(exc)
+    return "No space left on device" in text or "out of disk space" in text.lower()
 
 
 def _locked_message(path: Path, error: str, waited: float) -> str:

@@ -50,6 +50,8 @@ def create_app(
     ``legacy_per_hour=None`` the legacy face's hourly limit; ``legacy_gone`` makes every legacy
     endpoint answer 410 as the real host does since 2026-11-02; ``faults`` injects failures
     (``simulator.faults``) in front of every route."""
+    if faults is not None and faults.skew:
+        clock = _skewed(clock, faults.skew)
     key = hashlib.sha256(f"fitvault-simulator:{world.person.health_user_id}".encode()).digest()
     oauth = OAuthServer(
         user_id=world.person.health_user_id,
@@ -85,7 +87,7 @@ def create_app(
     ]
     dice = Dice(faults) if faults is not None else None
     middleware = (
-        [Middleware(FaultInjector, dice=dice, oauth=oauth, legacy_oauth=legacy_oauth)]
+        [Middleware(FaultInjector, dice=dice, oauth=oauth, legacy_oauth=legacy_oauth, clock=clock)]
         if dice is not None
         else []
     )
@@ -97,3 +99,8 @@ def create_app(
         legacy=legacy,
         faults=dice,
     )
+
+
+def _skewed(clock: Callable[[], float], skew: float) -> Callable[[], float]:
+    """The server's clock, ``skew`` seconds ahead of (or, negative, behind) the client's."""
+    return lambda: clock() + skew

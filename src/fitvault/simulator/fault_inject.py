@@ -9,16 +9,22 @@ What the client sees is what it would see from the real service over a real netw
   passes the app's exception up unchanged, and it *is* that ``RemoteProtocolError``;
 * ``timeout`` holds the answer ``stall`` seconds on a socket; in-process, where ASGITransport
   applies no timeouts, it raises the ``ReadTimeout`` the client would have raised;
-* page faults re-cut a v4 list page and hand out a ``fault~`` page token, which this layer
-  turns back into the real token (plus how many points to skip) on the next request.
+* page faults re-cut a v4 list page or roll-up page (``rollUp``/``dailyRollUp`` POSTs, whose
+  page token travels in the JSON body) and hand out a ``fault~`` page token, which this layer
+  turns back into the real token (plus how many points to skip) on the next request;
+* a clock ``skew`` runs the whole app on a clock that far from the client's (``create_app``
+  does that) and stamps every answer's ``Date`` header with it (over a socket uvicorn sends
+  its own, real-clock ``Date`` first: the client sees both, as behind a proxy that adds one).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import email.utils
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -34,6 +40,7 @@ from fitvault.simulator.oauth import OAuthServer
 from fitvault.simulator.responses import json_response, status_error, unauthenticated
 
 _LIST = re.compile(r"^/v4/users/[^/]+/dataTypes/[^/:]+/dataPoints$")
+_ROLLUP = re.compile(r"^/v4/users/[^/]+/dataTypes/[^/:]+/dataPoints:(rollUp|dailyRollUp)$")
 _LEGACY_API = re.compile(r"^/(1|1\.1|1\.2)/user/")
 TOKEN_PATHS = ("/token", "/oauth2/token")
 WRAP = "fault~"
@@ -63,29 +70,46 @@ class FaultInjector:
     """ASGI middleware: roll the dice for each request and answer with the fault it meets."""
 
     def __init__(
-        self, app: ASGIApp, *, dice: Dice, oauth: OAuthServer, legacy_oauth: LegacyOAuth
+        self,
+        app: ASGIApp,
+        *,
+        dice: Dice,
+        oauth: OAuthServer,
+        legacy_oauth: LegacyOAuth,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.app = app
         self.dice = dice
         self.oauth = oauth
         self.legacy_oauth = legacy_oauth
+        self.clock = clock  # the server's (skewed) clock, for the Date header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive) if scope["method"] == "POST" else b""
-        receive = _replay(body)
         where = _endpoint(scope, body)
+        if self.dice.spec.skew and self.clock is not None:
+            send = _dated(send, self.clock)
+            if where is not Endpoint.OTHER:
+                self.dice.count("skew")  # one more answer given on the server's own clock
+        unwrapped = None
+        if where is Endpoint.PAGED:
+            unwrapped = _unwrap_token(scope)
+        elif where is Endpoint.ROLLUP:
+            body, unwrapped = _unwrap_body_token(body)
+        receive = _replay(body)
         if where is Endpoint.OTHER:
             await self.app(scope, receive, send)
             return
-        unwrapped = _unwrap_token(scope) if where is Endpoint.PAGED else None
         key = f"{scope['method']} {scope['path']}?{scope['query_string'].decode()}#{body!r}"
         fault = self.dice.roll(where, key)
         token = _refresh_token(body) if where is Endpoint.TOKEN else _bearer(scope)
         if unwrapped is not None or fault in ("empty-page", "short-page"):
-            await self._page(scope, receive, send, fault, unwrapped, key, token)
+            member = "rollupDataPoints" if where is Endpoint.ROLLUP else "dataPoints"
+            real = _page_token(scope, body, where)
+            await self._page(scope, receive, send, fault, unwrapped, key, token, member, real)
             return
         if fault is None:
             await self.app(scope, receive, send)
@@ -175,11 +199,13 @@ class FaultInjector:
         unwrapped: tuple[int, int] | None,
         key: str,
         token: str,
+        member: str,
+        real_token: str,
     ) -> None:
-        """A v4 list page re-cut: first skip what an earlier short page already gave, then
-        (for a page fault) keep only the first few points and hand out a token for the rest."""
+        """A v4 list or roll-up page re-cut: first skip what an earlier short page already gave,
+        then (for a page fault) keep only the first few points and hand out a token for the
+        rest. ``member`` holds the page's points; ``real_token`` is the one the app was asked."""
         skip, depth = unwrapped or (0, 0)
-        real_token = dict(parse_qsl(scope["query_string"].decode())).get("pageToken", "")
         if fault is not None and fault not in ("empty-page", "short-page"):
             await self._inject(fault, scope, receive, send, token)  # the page itself fails
             return
@@ -188,7 +214,7 @@ class FaultInjector:
             await _send_whole(send, status, headers, content)
             return
         page: dict[str, Any] = msgspec.json.decode(content)
-        points = page.pop("dataPoints", [])[skip:]
+        points = page.pop(member, [])[skip:]
         if fault is not None:
             keep = (
                 0 if fault == "empty-page" else 1 + int(uniform("k", key) * max(len(points) - 1, 1))
@@ -198,7 +224,7 @@ class FaultInjector:
                 page["nextPageToken"] = wrap_token(real_token, skip + keep, depth + 1)
                 points = points[:keep]
         if points:
-            page["dataPoints"] = points
+            page[member] = points
         await json_response(page)(scope, receive, send)
 
 
@@ -208,7 +234,9 @@ def _endpoint(scope: Scope, body: bytes) -> Endpoint:
         form = dict(parse_qsl(body.decode("utf-8", "replace")))
         return Endpoint.TOKEN if form.get("grant_type") == "refresh_token" else Endpoint.OTHER
     if path.startswith("/v4/"):
-        return Endpoint.PAGED if method == "GET" and _LIST.match(path) else Endpoint.API
+        if method == "GET" and _LIST.match(path):
+            return Endpoint.PAGED
+        return Endpoint.ROLLUP if method == "POST" and _ROLLUP.match(path) else Endpoint.API
     if _LEGACY_API.match(path):
         return Endpoint.API
     return Endpoint.OTHER
@@ -227,11 +255,57 @@ def _unwrap_token(scope: Scope) -> tuple[int, int] | None:
     token = dict(pairs).get("pageToken", "")
     if not token.startswith(WRAP):
         return None
-    raw = token[len(WRAP) :]
-    real, skip, depth = msgspec.json.decode(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    real, skip, depth = _read_wrapped(token)
     rest = [(k, v) for k, v in pairs if k != "pageToken"] + ([("pageToken", real)] if real else [])
     scope["query_string"] = urlencode(rest).encode()
-    return int(skip), int(depth)
+    return skip, depth
+
+
+def _unwrap_body_token(body: bytes) -> tuple[bytes, tuple[int, int] | None]:
+    """A roll-up's JSON body with the real page token put back; (skip, depth) or None."""
+    try:
+        request = msgspec.json.decode(body) if body else {}
+    except msgspec.DecodeError:
+        return body, None  # the app answers a broken body with its own 400
+    token = request.get("pageToken", "") if isinstance(request, dict) else ""
+    if not isinstance(token, str) or not token.startswith(WRAP):
+        return body, None
+    real, skip, depth = _read_wrapped(token)
+    request.pop("pageToken")
+    if real:
+        request["pageToken"] = real
+    return msgspec.json.encode(request), (skip, depth)
+
+
+def _page_token(scope: Scope, body: bytes, where: Endpoint) -> str:
+    """The (real) page token a list GET or a roll-up POST asks with ("" for the first page)."""
+    if where is Endpoint.ROLLUP:
+        try:
+            request: Any = msgspec.json.decode(body) if body else {}
+        except msgspec.DecodeError:
+            return ""
+        token = request.get("pageToken", "") if isinstance(request, dict) else ""
+        return str(token) if isinstance(token, str) else ""
+    return str(dict(parse_qsl(scope["query_string"].decode())).get("pageToken", ""))
+
+
+def _read_wrapped(token: str) -> tuple[str, int, int]:
+    raw = token[len(WRAP) :]
+    real, skip, depth = msgspec.json.decode(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    return str(real), int(skip), int(depth)
+
+
+def _dated(send: Send, clock: Callable[[], float]) -> Send:
+    """``send`` with the answer's ``Date`` header on the server's clock."""
+
+    async def dated(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+            headers.append((b"date", email.utils.formatdate(clock(), usegmt=True).encode()))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return dated
 
 
 def _bearer(scope: Scope) -> str:

@@ -45,6 +45,7 @@ class Endpoint(Enum):
 
     API = "api"  # any data or account request, either face
     PAGED = "paged"  # a v4 dataPoints list: the API faults and the page faults
+    ROLLUP = "rollup"  # a v4 rollUp / dailyRollUp POST: the same, its page token in the body
     TOKEN = "token"  # noqa: S105 (a refresh_token grant at either token endpoint)
     OTHER = "other"  # sign-in pages, revocation: never faulted
 
@@ -53,6 +54,7 @@ class Endpoint(Enum):
         return {
             Endpoint.API: API_FAULTS,
             Endpoint.PAGED: API_FAULTS + PAGE_FAULTS,
+            Endpoint.ROLLUP: API_FAULTS + PAGE_FAULTS,
             Endpoint.TOKEN: TOKEN_FAULTS,
             Endpoint.OTHER: (),
         }[self]
@@ -65,6 +67,10 @@ class FaultSpec:
     ``stall`` is for a real socket: a ``timeout`` fault then holds the answer that many seconds
     (longer than the client's read timeout). Left None (in-process, where httpx's
     ASGITransport has no timeouts), the app raises the ``ReadTimeout`` the client would get.
+
+    ``skew`` (seconds, either sign) sets the server's clock that far ahead of the client's:
+    tokens are minted and checked, quotas counted, "today" and the ``Date`` header of every
+    answer are on the server's clock. A skew alone (no rates) is a valid spec.
     """
 
     rates: dict[str, float] = field(default_factory=dict)
@@ -72,6 +78,7 @@ class FaultSpec:
     streak: int = 2  # at most this many faults in a row for one request
     retry_after: int = 1  # seconds, in the 429's Retry-After header
     stall: float | None = None
+    skew: float = 0.0
 
     def __post_init__(self) -> None:
         for name, rate in self.rates.items():
@@ -88,8 +95,8 @@ class FaultSpec:
 
     @classmethod
     def parse(cls, text: str) -> FaultSpec:
-        """``NAME=RATE`` pairs and ``seed=``/``streak=``/``retry_after=``/``stall=`` knobs,
-        comma-separated; ValueError with a one-line reason when anything is off."""
+        """``NAME=RATE`` pairs and the ``seed``/``streak``/``retry_after``/``stall``/``skew``
+        knobs, comma-separated; ValueError with a one-line reason when anything is off."""
         rates: dict[str, float] = {}
         knobs: dict[str, float] = {}
         for item in filter(None, (part.strip() for part in text.split(","))):
@@ -101,13 +108,13 @@ class FaultSpec:
                 number = float(value)
             except ValueError:
                 raise ValueError(f"{item!r}: {value.strip()!r} is not a number") from None
-            if name in ("seed", "streak", "retry_after", "stall"):
+            if name in ("seed", "streak", "retry_after", "stall", "skew"):
                 knobs[name] = number
             elif name in rates:
                 raise ValueError(f"{name} is given twice")
             else:
                 rates[name] = number
-        if not rates:
+        if not rates and not knobs.get("skew"):
             raise ValueError(f"no fault named; known: {', '.join(ALL_FAULTS)}")
         for name in ("seed", "streak", "retry_after"):
             if name in knobs and knobs[name] != int(knobs[name]):
@@ -118,6 +125,7 @@ class FaultSpec:
             streak=int(knobs.get("streak", 2)),
             retry_after=int(knobs.get("retry_after", 1)),
             stall=knobs.get("stall"),
+            skew=knobs.get("skew", 0.0),
         )
 
 
@@ -134,6 +142,7 @@ class Dice:
     spec: FaultSpec
     injected: collections.Counter[str] = field(default_factory=collections.Counter)
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
+    rolled: collections.Counter[str] = field(default_factory=collections.Counter)  # "where:fault"
     _seen: collections.Counter[str] = field(default_factory=collections.Counter)
     _streak: collections.Counter[str] = field(default_factory=collections.Counter)
     _last: dict[str, str | None] = field(default_factory=dict)
@@ -156,6 +165,8 @@ class Dice:
         if fault == "401" and self._last.get(key) == "401":
             fault = None  # the token refreshed after a 401 is new: it does not expire at once
         self._last[key] = fault
+        if fault:
+            self.rolled[f"{where.value}:{fault}"] += 1
         self._streak[key] = self._streak[key] + 1 if fault else 0
         return fault
 

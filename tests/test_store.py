@@ -208,3 +208,41 @@ def test_a_batch_repeating_a_sleep_session_keeps_one_copy_of_its_stages(tmp_path
         store.commit_page(SLEEP, doubled, source=API, replace=None, covered=None, raw=None)
         assert store.count("sleep_sessions") == 1
         assert store.count("sleep_stages") == 2
+
+
+def test_a_reader_opening_a_file_a_writer_is_just_creating_waits_for_it(tmp_path: Path) -> None:
+    """The moment between a writer creating the file and locking it: a read-only open finds an
+    empty file, waits instead of calling it "not a database", and never deletes it."""
+    import os
+    import threading
+
+    import duckdb
+
+    from fitvault.store import _connect
+
+    path = tmp_path / "vault.duckdb"
+    path.touch()
+    made = tmp_path / "made.duckdb"
+    con = duckdb.connect(str(made))
+    con.execute("CREATE TABLE t AS SELECT 42 AS x")
+    con.close()
+    writer = threading.Timer(0.3, lambda: os.replace(made, path))
+    writer.start()
+    try:
+        reader = _connect(path, read_only=True, wait=10.0)
+    finally:
+        writer.join()
+    assert reader.execute("SELECT x FROM t").fetchall() == [(42,)]
+    reader.close()
+
+
+def test_an_empty_file_that_stays_empty_is_refused_and_kept(tmp_path: Path) -> None:
+    """A read-only open of a file that never becomes a database gives up with VaultError and
+    leaves the file where it was (only the open that created a file may remove it)."""
+    from fitvault.store import _connect
+
+    path = tmp_path / "vault.duckdb"
+    path.touch()
+    with pytest.raises(VaultError, match="not a valid DuckDB database"):
+        _connect(path, read_only=True, wait=10.0)
+    assert path.exists()

@@ -47,6 +47,7 @@ SCHEMA_VERSION = 3
 CODEC = "zstd"
 REFERENCE = "ref"  # the codec of a page kept by reference (``RawPage.reference``): no body
 MEMORY_LIMIT = "1GB"  # DuckDB's own buffer; spills to disk beyond it
+DUCKDB_HEADERS = 3 * 4096  # the main header and two database headers at the head of the file
 LOCK_WAIT_S = 30.0  # how long opening waits for another process to let go of the file
 HOLD_S = 0.5  # the longest a transient store (a sync) keeps the file between uses
 
@@ -477,6 +478,7 @@ class Store:
 def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     """Open the file, waiting while another process holds it (a sync commits in moments)."""
     deadline = time.monotonic() + wait
+    creating = time.monotonic() + min(wait, 2.0)  # a creating writer locks the file at once
     pause = 0.02
     while True:
         existed = path.exists()
@@ -492,7 +494,10 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
             )
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                if not existed:  # a half-made new file would refuse every later open
+                if read_only and _being_created(path) and time.monotonic() < creating:
+                    time.sleep(pause)  # another process made the file and has yet to lock it
+                    continue
+                if not existed and not read_only:  # a half-made new file refuses later opens
                     _discard(path)
                 raise VaultError(_open_failure(path, exc)) from exc
             if time.monotonic() >= deadline:
@@ -513,6 +518,15 @@ def _open_failure(path: Path, exc: duckdb.Error) -> str:
             "(or the same import)"
         )
     return f"Cannot open {path}: {exc}"
+
+
+def _being_created(path: Path) -> bool:
+    """A file shorter than DuckDB's headers: a writer has just created it (a reader opening in
+    that moment, before the writer's lock, would otherwise call it not a database)."""
+    try:
+        return path.stat().st_size < DUCKDB_HEADERS
+    except FileNotFoundError:
+        return False
 
 
 def _discard(path: Path) -> None:

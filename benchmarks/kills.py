@@ -126,6 +126,9 @@ def chain(
         run, _ = fitvault(directory, args, moment)
         kills.append(Kill(*moment, rc=run.returncode))
         said += run.stderr
+        if run.returncode not in (-9, 0):  # neither killed nor done: say what it said
+            last = run.stderr.strip().splitlines()[-1:] or ["(nothing on stderr)"]
+            print(f"   {what} at {moment}: exit {run.returncode}: {last[0][:300]}", flush=True)
     rerun, _ = fitvault(directory, args)
     said += rerun.stdout + rerun.stderr
     lost, dup = compare(want, table_rows(Vault(directory))) if rerun.returncode == 0 else (0, 0)

@@ -162,6 +162,30 @@ def test_a_malformed_body_is_a_200_whose_json_is_cut_short(world: World) -> None
         msgspec.json.decode(resp.content)
 
 
+def test_a_request_in_flight_with_a_revoked_token_is_not_expired_again_on_its_repeat(
+    world: World,
+) -> None:
+    """Another request carrying the token an injected 401 revoked gets the server's own 401 (no
+    fault rolled for it), and its repeat with the refreshed token is answered, as the repeat
+    after an injected 401 is: a client allowed one refresh per request loses nothing."""
+    sim = faulty(world, {"401": 1.0})
+    stale = sim.oauth._mint("a", frozenset(_scopes()), 3599)
+    fresh = sim.oauth._mint("a", frozenset(_scopes()), 3599)
+
+    async def go() -> list[int]:
+        transport = httpx2.ASGITransport(app=sim.app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as client:
+            first = await client.get(LIST, headers={"Authorization": f"Bearer {stale}"})
+            other = f"{LIST}?pageSize=7"  # another request, sent with the same token
+            in_flight = await client.get(other, headers={"Authorization": f"Bearer {stale}"})
+            repeat = await client.get(other, headers={"Authorization": f"Bearer {fresh}"})
+            return [first.status_code, in_flight.status_code, repeat.status_code]
+
+    assert run(go()) == [401, 401, 200]
+    assert sim.faults is not None
+    assert sim.faults.injected["401"] == 1  # only the first was injected
+
+
 def test_a_401_revokes_the_access_token_it_answers_for(world: World) -> None:
     """After the injected 401 the same token keeps failing (a client must refresh)."""
     sim = faulty(world, {"401": 1.0}, streak=1)

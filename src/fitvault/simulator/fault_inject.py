@@ -83,6 +83,7 @@ class FaultInjector:
         self.oauth = oauth
         self.legacy_oauth = legacy_oauth
         self.clock = clock  # the server's (skewed) clock, for the Date header
+        self._revoked: set[str] = set()  # access tokens an injected 401 revoked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,8 +105,15 @@ class FaultInjector:
             await self.app(scope, receive, send)
             return
         key = f"{scope['method']} {scope['path']}?{scope['query_string'].decode()}#{body!r}"
-        fault = self.dice.roll(where, key)
         token = _refresh_token(body) if where is Endpoint.TOKEN else _bearer(scope)
+        if where is not Endpoint.TOKEN and token in self._revoked:
+            # Sent with a token an injected 401 revoked (it was in flight, or the client has
+            # not refreshed yet): the app answers 401 itself, and the request's repeat with
+            # the refreshed token is not expired at once (as after an injected 401).
+            self.dice.after_revoked(where, key)
+            await self.app(scope, receive, send)
+            return
+        fault = self.dice.roll(where, key)
         if unwrapped is not None or fault in ("empty-page", "short-page"):
             member = "rollupDataPoints" if where is Endpoint.ROLLUP else "dataPoints"
             real = _page_token(scope, body, where)
@@ -175,6 +183,7 @@ class FaultInjector:
     def _revoke_access(self, token: str) -> None:
         """Make the access token really stop working: a client that merely repeats the request
         (instead of refreshing) keeps getting 401."""
+        self._revoked.add(token)
         grant = self.oauth.verify(token)
         if grant is not None:
             self.oauth.revoked.add(grant.jti)

@@ -170,6 +170,12 @@ class Dice:
         self._streak[key] = self._streak[key] + 1 if fault else 0
         return fault
 
+    def after_revoked(self, where: Endpoint, key: str) -> None:
+        """``key`` arrived with a token an injected 401 revoked: no fault for it (the app answers
+        401), and its repeat is treated as the repeat after an injected 401."""
+        self.requests[where.value] += 1
+        self._last[key] = "401"
+
     def count(self, fault: str) -> None:
         """Record a fault that was actually injected (some cannot apply to every answer)."""
         self.injected[fault] += 1

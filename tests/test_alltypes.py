@@ -87,7 +87,7 @@ def test_a_vault_written_by_the_first_release_opens_and_syncs(
     con.close()
     sync(vault, transport, types=CLASSIC)
     with vault.store(read_only=True) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         old = store.df("SELECT bpm FROM heart_rate WHERE time = '2026-11-01 12:00:00+00'")
         assert old["bpm"].tolist() == [61]
         assert store.count("heart_rate") == len(world.heart_rate().t) + 1

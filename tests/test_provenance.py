@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from fitvault import catalog, provenance
 from fitvault.normalise import columns
-from fitvault.store import Store
+from fitvault.store import SCHEMA_VERSION, Store
 from tests.test_store import sleep_rows
 
 HR = catalog.get("heart-rate")
@@ -245,7 +245,7 @@ def test_a_vault_written_last_writer_wins_is_resolved_on_upgrade(tmp_path: Path)
         store.con.execute("DELETE FROM _sources")
         store.con.execute("UPDATE _meta SET value = '2' WHERE key = 'schema_version'")
     with Store(tmp_path) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == SCHEMA_VERSION
         assert hr_view(store) == {0: (60, API), 5: (62, TAKEOUT)}
         assert store.con.execute("SELECT bpm FROM _others_heart_rate").fetchall() == [(61,)]
 

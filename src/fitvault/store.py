@@ -15,6 +15,13 @@ leaves either all of a page or none of it. A raw page whose span a later page of
 answered for again (the lag re-reads) is dropped in that transaction: replaying the later page
 deletes everything the earlier one added.
 
+Raw pages are kept in chunk tables (``_raw_pages_0000``, …) behind one ``_raw_pages`` view.
+DuckDB rewrites every column of a row group it appended to at each checkpoint, and a row group
+holds 122 880 rows — more pages than a vault ever keeps — so with one table every checkpoint
+(every commit of a transient store) re-read and re-wrote every body kept so far: a year's
+heart-rate backfill peaked at 516 MB and slowed with each year. A full chunk is never appended
+to again, so a checkpoint rewrites at most one chunk.
+
 The schema evolves by migrations: ``_meta.schema_version`` is checked on open and the steps up
 to ``SCHEMA_VERSION`` run in one transaction (new tables, new columns). The directory is private
 (0700) and the file 0600: it holds health data. DuckDB errors are translated here.
@@ -43,13 +50,16 @@ from fitvault._time import from_us, us_to_date
 from fitvault.catalog import DataType, Table
 
 VAULT_FILE = "vault.duckdb"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CODEC = "zstd"
 REFERENCE = "ref"  # the codec of a page kept by reference (``RawPage.reference``): no body
 MEMORY_LIMIT = "1GB"  # DuckDB's own buffer; spills to disk beyond it
 DUCKDB_HEADERS = 3 * 4096  # the main header and two database headers at the head of the file
 LOCK_WAIT_S = 30.0  # how long opening waits for another process to let go of the file
 HOLD_S = 0.5  # the longest a transient store (a sync) keeps the file between uses
+RAW_CHUNK_PAGES = 128  # a chunk of raw pages is full at this many pages (≈ 6 MB of heart rate)
+RAW_CHUNK_BYTES = 256 * 2**20  # … or at this many uncompressed bytes
+_RAW_CHUNK = re.compile(r"_raw_pages_(\d{4})")
 
 _META_DDL = """
 CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -57,11 +67,11 @@ CREATE TABLE IF NOT EXISTS _sync_state (
     data_type VARCHAR, source VARCHAR, covered_from TIMESTAMPTZ, covered_to TIMESTAMPTZ,
     updated_at TIMESTAMPTZ);
 CREATE SEQUENCE IF NOT EXISTS _raw_pages_id;
-CREATE TABLE IF NOT EXISTS _raw_pages (
+"""
+_RAW_DDL = """CREATE TABLE IF NOT EXISTS {name} (
     id BIGINT DEFAULT nextval('_raw_pages_id'), data_type VARCHAR, source VARCHAR,
     request VARCHAR, fetched_at TIMESTAMPTZ, replace_from BIGINT, replace_to BIGINT,
-    codec VARCHAR, raw_size BIGINT, body BLOB);
-"""
+    codec VARCHAR, raw_size BIGINT, body BLOB);"""
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,7 @@ class Store:
                     f"knows {SCHEMA_VERSION}); upgrade fitvault (pip install -U fitvault)."
                 )
             self.con.execute(provenance.DDL)
+            self._raw_chunks()
             for table in catalog.TABLES.values():
                 for name in (table.name, provenance.others(table.name)):
                     self.con.execute(_ddl(table, name))
@@ -214,6 +225,49 @@ class Store:
         for col in table.columns:
             if col.name not in have:
                 self.con.execute(f'ALTER TABLE {name} ADD COLUMN "{col.name}" {col.sql}')
+
+    def _raw_chunks(self) -> list[str]:
+        """The raw-page chunk tables, oldest first; migrates a single ``_raw_pages`` table
+        (schema ≤ 3) into the first chunk and keeps the ``_raw_pages`` view over them."""
+        kinds = dict(
+            self.con.execute(
+                "SELECT table_name, table_type FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND starts_with(table_name, '_raw_pages')"
+            ).fetchall()
+        )
+        if kinds.get("_raw_pages") == "BASE TABLE":
+            self.con.execute(f"ALTER TABLE _raw_pages RENAME TO {_chunk_name(0)}")
+            kinds = {**kinds, _chunk_name(0): "BASE TABLE"}
+            del kinds["_raw_pages"]
+        chunks = sorted(n for n in kinds if _RAW_CHUNK.fullmatch(n))
+        if not chunks:
+            chunks = [self._new_chunk(0)]
+        if "_raw_pages" not in kinds:
+            self._raw_view(chunks)
+        return chunks
+
+    def _new_chunk(self, n: int) -> str:
+        self.con.execute(_RAW_DDL.format(name=_chunk_name(n)))
+        return _chunk_name(n)
+
+    def _raw_view(self, chunks: Sequence[str]) -> None:
+        union = " UNION ALL ".join(f"SELECT * FROM {c}" for c in chunks)
+        self.con.execute(f"CREATE OR REPLACE VIEW _raw_pages AS {union}")
+
+    def _raw_chunk_for_insert(self) -> str:
+        """The newest chunk, or a new one when it is full (its DDL joins the caller's
+        transaction, so a kill leaves the chunk and its pages together or neither)."""
+        chunks = self._raw_chunks()
+        pages, size = _first(
+            self.con.execute(
+                f"SELECT count(*), coalesce(sum(raw_size), 0) FROM {chunks[-1]}"
+            ).fetchall()
+        )
+        if pages < RAW_CHUNK_PAGES and size < RAW_CHUNK_BYTES:
+            return chunks[-1]
+        chunks.append(self._new_chunk(len(chunks)))
+        self._raw_view(chunks)
+        return chunks[-1]
 
     def _resolve_sources(self) -> None:
         """Schema 2 → 3: record which sources each table holds, and bring tables that several
@@ -357,7 +411,8 @@ class Store:
         )
         self.con.register("_raws", rows)
         try:
-            self.con.execute("INSERT INTO _raw_pages BY NAME SELECT * FROM _raws")
+            chunk = self._raw_chunk_for_insert()
+            self.con.execute(f"INSERT INTO {chunk} BY NAME SELECT * FROM _raws")
         finally:
             self.con.unregister("_raws")
 
@@ -369,12 +424,13 @@ class Store:
         self, data_type: str, source: str, replaces: Sequence[tuple[int, int]], *, upto: int
     ) -> None:
         """Drop raw pages kept before ``upto`` whose whole span these pages answered for again."""
-        for lo, hi in merge_spans(replaces):
-            self.con.execute(
-                "DELETE FROM _raw_pages WHERE data_type = ? AND source = ? AND id <= ? AND "
-                "replace_from >= ? AND replace_to <= ?",
-                [data_type, source, upto, lo, hi],
-            )
+        for chunk in self._raw_chunks():
+            for lo, hi in merge_spans(replaces):
+                self.con.execute(
+                    f"DELETE FROM {chunk} WHERE data_type = ? AND source = ? AND id <= ? AND "
+                    "replace_from >= ? AND replace_to <= ?",
+                    [data_type, source, upto, lo, hi],
+                )
 
     # --- sync state -----------------------------------------------------------------------
 
@@ -540,6 +596,10 @@ def _disk_full(exc: duckdb.Error) -> bool:
     """DuckDB reports a full disk only in its message (ENOSPC's text, or DuckDB's own words)."""
     text = str(exc)
     return "No space left on device" in text or "out of disk space" in text.lower()
+
+
+def _chunk_name(n: int) -> str:
+    return f"_raw_pages_{n:04d}"
 
 
 def _locked_message(path: Path, error: str, waited: float) -> str:

@@ -37,7 +37,10 @@ def test_every_table_has_a_local_view_without_timestamptz(dst_synced: Vault) -> 
     try:
         rows = con.execute(
             "SELECT table_name, data_type FROM duckdb_columns() WHERE table_name IN "
-            "(SELECT view_name FROM duckdb_views() WHERE NOT internal)"
+            # _raw_pages is the store's own view over its raw-page chunk tables, not one of the
+            # views made for readers (it keeps the tables' types, like _sync_state does)
+            "(SELECT view_name FROM duckdb_views() WHERE NOT internal "
+            "AND NOT starts_with(view_name, '_'))"
         ).fetchall()
     finally:
         con.close()

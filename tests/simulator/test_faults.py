@@ -321,14 +321,19 @@ def small_world() -> World:
     return World.default(days=3, seed=5, now=NOW)
 
 
+def clean_sync_rows(world: World, types: list[str], directory: Path) -> Any:
+    """Every catalog table after a fault-free sign-in and sync of ``types`` (the reference)."""
+    sim = faulty(world, {})
+    transport = httpx2.ASGITransport(app=sim.app)
+    vault = Vault(directory / "vault")
+    sign_in(vault, transport, types)
+    sync(vault, transport, types=types)
+    return table_rows(vault)
+
+
 @pytest.fixture(scope="module")
 def clean_rows(small_world: World, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    sim = faulty(small_world, {})
-    transport = httpx2.ASGITransport(app=sim.app)
-    vault = Vault(tmp_path_factory.mktemp("clean") / "vault")
-    sign_in(vault, transport, TYPES)
-    sync(vault, transport, types=TYPES)
-    rows = table_rows(vault)
+    rows = clean_sync_rows(small_world, TYPES, tmp_path_factory.mktemp("clean"))
     assert sum(len(r) for r in rows.values()) > 1000
     return rows
 

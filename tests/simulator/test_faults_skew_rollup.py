@@ -18,7 +18,7 @@ from fitvault.simulator.faults import FaultSpec
 from fitvault.simulator.world import World
 from fitvault.vault import Vault
 from tests.conftest import NOW, SERVER, FakeClock, browser_via, sign_in, sync
-from tests.simulator.test_faults import call, faulty, table_rows
+from tests.simulator.test_faults import call, clean_sync_rows, faulty, table_rows
 
 ROLLUP_TYPES = ["floors", "total-calories", "steps"]  # two roll-up-only types, one listed
 DAILY = "/v4/users/me/dataTypes/floors/dataPoints:dailyRollUp"
@@ -61,12 +61,7 @@ def test_a_skew_alone_is_a_valid_spec() -> None:
 
 @pytest.fixture(scope="module")
 def clean_rows(world: World, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    sim = faulty(world, {})
-    transport = httpx2.ASGITransport(app=sim.app)
-    vault = Vault(tmp_path_factory.mktemp("clean") / "vault")
-    sign_in(vault, transport, ROLLUP_TYPES)
-    sync(vault, transport, types=ROLLUP_TYPES)
-    return table_rows(vault)
+    return clean_sync_rows(world, ROLLUP_TYPES, tmp_path_factory.mktemp("clean"))
 
 
 @pytest.mark.parametrize("skew", SKEWS)
@@ -155,12 +150,7 @@ ROLLUP_CLASSES = ["empty-page", "short-page", "503", "malformed", "reset", "429"
 
 @pytest.fixture(scope="module")
 def rollup_clean(rollup_world: World, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    sim = faulty(rollup_world, {})
-    transport = httpx2.ASGITransport(app=sim.app)
-    vault = Vault(tmp_path_factory.mktemp("rollup-clean") / "vault")
-    sign_in(vault, transport, ROLLUP_TYPES)
-    sync(vault, transport, types=ROLLUP_TYPES)
-    rows = table_rows(vault)
+    rows = clean_sync_rows(rollup_world, ROLLUP_TYPES, tmp_path_factory.mktemp("rollup-clean"))
     assert len(rows["floors"]) > 10
     assert len(rows["total_calories"]) > 10
     return rows

@@ -29,6 +29,20 @@ from fitvault._lock import token_lock
 log = logging.getLogger(__name__)
 
 AccountT = TypeVar("AccountT")
+RecordT = TypeVar("RecordT")
+
+
+def load_account(cls: Callable[..., RecordT], path: Path, missing: str, reauth: str) -> RecordT:
+    """An account file (the dataclass ``cls`` as JSON, scopes a tuple); ``missing`` is said when
+    there is none, ``reauth`` when it is damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["scopes"] = tuple(data["scopes"])
+        return cls(**data)
+    except FileNotFoundError:
+        raise AuthError(missing) from None
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise AuthError(f"{path} is damaged ({exc}); {reauth}.") from exc
 
 
 def secure_write(path: Path, data: bytes) -> None:

@@ -31,7 +31,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
 from fitvault._fs import probe_writable
-from fitvault._tokens import RefreshingTokens, TokenFile, secure_write, stamp
+from fitvault._tokens import RefreshingTokens, TokenFile, load_account, secure_write, stamp
 
 log = logging.getLogger(__name__)
 
@@ -109,18 +109,11 @@ class Account:
 
     @classmethod
     def load(cls, directory: Path) -> Account:
-        path = directory / ACCOUNT_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            data["scopes"] = tuple(data["scopes"])
-            return cls(**data)
-        except FileNotFoundError:
-            raise AuthError(
-                f"No account in {directory}: run `fitvault auth` first "
-                "(or `fitvault auth --server URL` for a local simulator)."
-            ) from None
-        except (ValueError, TypeError, KeyError, RecursionError) as exc:
-            raise AuthError(f"{path} is damaged ({exc}); run `fitvault auth` again.") from exc
+        missing = (
+            f"No account in {directory}: run `fitvault auth` first "
+            "(or `fitvault auth --server URL` for a local simulator)."
+        )
+        return load_account(cls, directory / ACCOUNT_FILE, missing, "run `fitvault auth` again")
 
 
 def check_server_url(url: str) -> str:

@@ -31,7 +31,7 @@ import httpx2
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from fitvault._errors import AuthError, AuthFlowError, ConfigError, RefreshTokenExpired
-from fitvault._tokens import RefreshingTokens, TokenFile, secure_write, stamp
+from fitvault._tokens import RefreshingTokens, TokenFile, load_account, secure_write, stamp
 from fitvault.auth import (
     LoopbackReceiver,
     Opener,
@@ -107,18 +107,11 @@ class LegacyAccount:
 
     @classmethod
     def load(cls, directory: Path) -> LegacyAccount:
-        path = Path(directory) / ACCOUNT_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            data["scopes"] = tuple(data["scopes"])
-            return cls(**data)
-        except FileNotFoundError:
-            raise AuthError(
-                f"Not signed in to the legacy Fitbit API in {directory}: run "
-                "`fitvault auth --source fitbit-legacy` first."
-            ) from None
-        except (ValueError, TypeError, KeyError, RecursionError) as exc:
-            raise AuthError(f"{path} is damaged ({exc}); {REAUTH}.") from exc
+        missing = (
+            f"Not signed in to the legacy Fitbit API in {directory}: run "
+            "`fitvault auth --source fitbit-legacy` first."
+        )
+        return load_account(cls, Path(directory) / ACCOUNT_FILE, missing, REAUTH)
 
     def basic_auth(self) -> str:
         pair = f"{self.client_id}:{self.client_secret}".encode()

@@ -82,11 +82,11 @@ def smaps() -> list[tuple[str, float, int]]:
 def child(vault: Path, concurrency: int, out: Path) -> None:
     """The sync, as ``fitvault sync`` runs it, with a sampler thread beside it."""
     started = time.perf_counter()
-    import pyarrow as pa
-
-    from fitvault import cli  # the CLI's imports, as a real sync has them
+    from fitvault import cli  # the CLI's imports (and Arrow's allocator), as a real sync has them
 
     cli._lean_arrow()
+    import pyarrow as pa
+
     from fitvault import store as store_mod
     from fitvault.vault import Vault
 
@@ -191,7 +191,8 @@ def child(vault: Path, concurrency: int, out: Path) -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    report = Vault(vault).sync(progress=progress, concurrency=concurrency)
+    with sync_mod.without_pandas():  # as `fitvault sync` runs it
+        report = Vault(vault).sync(progress=progress, concurrency=concurrency)
     stop.set()
     sampler.join()
     if os.environ.get("FV_TRACEMALLOC"):

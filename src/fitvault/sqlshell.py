@@ -14,15 +14,16 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from fitvault import catalog, views
 from fitvault._errors import ConfigError, VaultError
-from fitvault.frames import to_pandas
 from fitvault.store import Store
+
+if TYPE_CHECKING:  # pandas is loaded by the first query, not by importing this module
+    import pandas as pd
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 _READING = {"SELECT", "EXPLAIN", "PRAGMA"}
@@ -59,6 +60,8 @@ def _missing_views(store: Store) -> list[str]:
 
 def query(directory: Path, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
     """Run a read-only query on the vault in ``directory``; the answer as a DataFrame."""
+    from fitvault.frames import to_pandas
+
     check_read_only(sql)
     with Store(directory, read_only=True) as store:
         con = store.con

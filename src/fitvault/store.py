@@ -30,6 +30,7 @@ to ``SCHEMA_VERSION`` run in one transaction (new tables, new columns). The dire
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -38,16 +39,18 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from fitvault import catalog, provenance, views
 from fitvault._errors import VaultError, VaultLocked
 from fitvault._time import from_us, us_to_date
 from fitvault.catalog import DataType, Table
+
+if TYPE_CHECKING:  # pandas is loaded by the first DataFrame asked for, not by a sync
+    import pandas as pd
 
 VAULT_FILE = "vault.duckdb"
 SCHEMA_VERSION = 4
@@ -86,6 +89,18 @@ class RawPage:
     # Kept by reference: no body stored, the request names where the bytes are (a Takeout
     # member in the user's own archive, with its size and SHA-256) and its reader re-reads them.
     reference: bool = False
+    # Packed (``packed()``): ``body`` holds the bytes as the vault keeps them (``CODEC``) and
+    # ``size`` the length received.
+    compressed: bool = False
+    size: int = 0
+
+    def packed(self) -> RawPage:
+        """This page with its body compressed as the vault keeps it. A sync packs each page as
+        soon as it is parsed: its buffers hold pages until a commit, ≈ 10× smaller so."""
+        if self.compressed or self.reference:
+            return self
+        body = pa.compress(self.body, codec=CODEC, asbytes=True)
+        return dataclasses.replace(self, body=body, compressed=True, size=len(self.body))
 
 
 @dataclass(frozen=True)
@@ -384,7 +399,12 @@ class Store:
 
     def _keep_raw(self, raws: Sequence[tuple[RawPage, tuple[int, int] | None]]) -> None:
         def body(r: RawPage) -> bytes | None:
-            return None if r.reference else pa.compress(r.body, codec=CODEC, asbytes=True)
+            return None if r.reference else r.packed().body
+
+        def size(r: RawPage) -> int:
+            if r.reference:
+                return int(r.request.get("size", 0))
+            return r.size if r.compressed else len(r.body)
 
         rows = pa.table(
             {
@@ -399,13 +419,7 @@ class Store:
                 ),
                 "replace_to": pa.array([span[1] if span else None for _, span in raws], pa.int64()),
                 "codec": [REFERENCE if r.reference else CODEC for r, _ in raws],
-                "raw_size": pa.array(
-                    [
-                        int(r.request.get("size", 0)) if r.reference else len(r.body)
-                        for r, _ in raws
-                    ],
-                    pa.int64(),
-                ),
+                "raw_size": pa.array([size(r) for r, _ in raws], pa.int64()),
                 "body": pa.array([body(r) for r, _ in raws], pa.binary()),
             }
         )

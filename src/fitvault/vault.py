@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
-import pandas as pd
 import platformdirs
 
-from fitvault import catalog, frames, importer, legacy_import, provenance
+from fitvault import catalog, importer, legacy_import, provenance
 from fitvault import export as export_
 from fitvault._errors import ConfigError
 from fitvault._lock import sync_lock
@@ -43,8 +42,11 @@ from fitvault.normalise.google_health import normalise
 from fitvault.store import Store
 from fitvault.sync import ProgressFn, Syncer, SyncReport, TypePlan
 
-if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
+if TYPE_CHECKING:  # matplotlib and pandas are imported when a figure or a frame is asked for
+    import pandas as pd
     from matplotlib.figure import Figure
+
+    from fitvault import frames
 
 T = TypeVar("T")
 ENV_HOME = "FITVAULT_HOME"
@@ -391,6 +393,8 @@ class Vault:
     ) -> Any:
         """Any stored type as a DataFrame (``output="arrow"`` for a pyarrow Table, ``"polars"``
         for a polars DataFrame if polars is installed). Names: ``fitvault sync --help``."""
+        from fitvault import frames
+
         dtype = parse_types([data_type])[0]
         df = self._frame(frames.frame, dtype, start, end, tz=tz, reconciled=reconciled)
         return frames.convert(df, output)
@@ -428,8 +432,10 @@ class Vault:
             return df[["local_date", "heart_rate_zone", "minutes"]].rename(
                 columns={"local_date": "date"}
             )
-        daily = df.groupby(["local_date", "heart_rate_zone"], as_index=False)["minutes"].sum()
-        return pd.DataFrame(daily).rename(columns={"local_date": "date"})
+        daily = df.groupby(["local_date", "heart_rate_zone"], as_index=False).agg(
+            minutes=("minutes", "sum")
+        )
+        return daily.rename(columns={"local_date": "date"})
 
     def exercise(self, start: frames.TimeArg = None, end: frames.TimeArg = None) -> pd.DataFrame:
         """One row per workout, with its metrics summary."""
@@ -452,11 +458,15 @@ class Vault:
     def heart_rate(
         self, start: frames.TimeArg = None, end: frames.TimeArg = None, *, tz: str | None = None
     ) -> pd.DataFrame:
+        from fitvault import frames
+
         return self._frame(frames.heart_rate, start, end, tz=tz)
 
     def resting_heart_rate(
         self, start: frames.TimeArg = None, end: frames.TimeArg = None
     ) -> pd.DataFrame:
+        from fitvault import frames
+
         with self.store(read_only=True) as store:
             return frames.resting_heart_rate(store, start, end)
 
@@ -468,6 +478,8 @@ class Vault:
         *,
         tz: str | None = None,
     ) -> pd.DataFrame:
+        from fitvault import frames
+
         return self._frame(frames.steps, freq, start, end, tz=tz)
 
     def sleep(
@@ -478,15 +490,21 @@ class Vault:
         naps: bool = False,
         tz: str | None = None,
     ) -> pd.DataFrame:
+        from fitvault import frames
+
         return self._frame(frames.sleep, start, end, tz=tz, naps=naps)
 
     def sleep_stages(
         self, start: frames.TimeArg = None, end: frames.TimeArg = None, *, tz: str | None = None
     ) -> pd.DataFrame:
+        from fitvault import frames
+
         return self._frame(frames.sleep_stages, start, end, tz=tz)
 
     def latest_full_day(self) -> dt.date | None:
         """The most recent local date with heart-rate readings before the one still in progress."""
+        from fitvault import frames
+
         with self.store(read_only=True) as store:
             days = frames.query(
                 store, "SELECT DISTINCT local_date FROM heart_rate ORDER BY 1 DESC LIMIT 2"
@@ -570,6 +588,8 @@ class Vault:
     ) -> pd.DataFrame:
         """The type's rows with ``seen_by``: every source that saw each reading, best first —
         the row's values are the first one's (precedence: ``fitvault.provenance``)."""
+        from fitvault import frames
+
         dtype = parse_types([data_type])[0]
         shape = provenance.shapes([dtype])[0]
         day = "date" if "date" in shape.table.column_names else "local_date"

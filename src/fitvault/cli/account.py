@@ -29,7 +29,7 @@ from fitvault.cli._bars import (
     _print_legacy_report,
     _print_report,
 )
-from fitvault.sync import QUOTA_PER_MINUTE, quota_seconds
+from fitvault.sync import QUOTA_PER_MINUTE, quota_seconds, without_pandas
 from fitvault.vault import Vault
 
 
@@ -211,7 +211,7 @@ def sync(
             highlight=False,
         )
         return
-    with SyncBars(err) as bars:
+    with SyncBars(err) as bars, without_pandas():
         report = v.sync(since, until, _types(types), progress=bars, concurrency=concurrency)
     _print_report(report)
     if report.partial:

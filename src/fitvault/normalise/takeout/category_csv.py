@@ -30,7 +30,6 @@ from fitvault.normalise.takeout._common import (
 )
 
 SPO2_INVALID = 50.0  # the device's floor for a reading it could not make (~15 % of rows)
-_MINUTE = pa.scalar(60_000_000, pa.duration("us"))
 
 
 def _spec(name: str) -> catalog.Table:
@@ -141,7 +140,8 @@ def active_zone_minutes(body: bytes, ctx: Context) -> dict[str, pa.Table]:
     start, offs, days = local_rows(rows, "date_time", ctx, iso_local)
     minutes = [int(field(r, "total_minutes")) for r in rows]
     spec = _spec("active-zone-minutes")
-    cols = {"start_time": start, "end_time": pc.add(start, _MINUTE), "utc_offset_s": offs,
+    minute = pa.scalar(60_000_000, pa.duration("us"))  # built here: a module-level one loads pandas
+    cols = {"start_time": start, "end_time": pc.add(start, minute), "utc_offset_s": offs,
             "local_date": days, "minutes": minutes,
             "heart_rate_zone": [field(r, "heart_zone_id") for r in rows],
             "source": [SOURCE] * len(rows)}  # fmt: skip

@@ -65,9 +65,6 @@ def _typed(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> list[A
     return out
 
 
-_MINUTE = pa.scalar(60_000_000, pa.duration("us"))
-
-
 def _sample_times(records: list[Any], ctx: Context) -> dict[str, pa.Array]:
     times = utc_mdy([r.dateTime for r in records])
     offs = offsets_at(times, ctx.zone)
@@ -77,7 +74,7 @@ def _sample_times(records: list[Any], ctx: Context) -> dict[str, pa.Array]:
 def _minute_intervals(records: list[Any], ctx: Context) -> dict[str, pa.Array]:
     start = utc_mdy([r.dateTime for r in records])
     offs = offsets_at(start, ctx.zone)
-    end = pc.add(start, _MINUTE)
+    end = pc.add(start, pa.scalar(60_000_000, pa.duration("us")))
     return {"start_time": start, "end_time": end, "utc_offset_s": offs,
             "local_date": local_dates(start, offs)}  # fmt: skip
 

@@ -328,9 +328,9 @@ class TypePlan:
 
 
 def quota_seconds(requests: int, per_minute: int = QUOTA_PER_MINUTE) -> float:
-    """The least time ``requests`` take under a sliding per-minute quota (the first minute's
-    worth go at once)."""
-    return max(0, requests - per_minute) / per_minute * 60
+    """The least time ``requests`` take under a sliding per-minute quota: request i and
+    request i + ``per_minute`` are a minute apart, so bursts at 0, 1, 2 … minutes are best."""
+    return (requests - 1) // per_minute * 60.0 if requests > 0 else 0.0
 
 
 async def _prefetch(source: AsyncIterator[T]) -> AsyncIterator[T]:

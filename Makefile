@@ -6,8 +6,10 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: demo test lint typecheck bench audit clean
 
+# --upgrade-deps: the pip and setuptools a Python release bundles age with it (3.11.7's have
+# known advisories: PYSEC-2023-228, PYSEC-2022-43012), and `make audit` checks them too.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --upgrade-deps $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .

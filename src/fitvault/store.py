@@ -431,20 +431,35 @@ class Store:
             self.con.unregister("_raws")
 
     def _newest_raw_id(self) -> int:
-        row = _first(self.con.execute("SELECT coalesce(max(id), 0) FROM _raw_pages").fetchall())
-        return int(row[0]) if row else 0
+        """Ids only grow, so the newest non-empty chunk holds the largest (a commit costs the
+        same however many chunks a long history has made)."""
+        for chunk in reversed(self._raw_chunks()):
+            row = _first(self.con.execute(f"SELECT max(id) FROM {chunk}").fetchall())
+            if row and row[0] is not None:
+                return int(row[0])
+        return 0
 
     def _prune_raw(
         self, data_type: str, source: str, replaces: Sequence[tuple[int, int]], *, upto: int
     ) -> None:
-        """Drop raw pages kept before ``upto`` whose whole span these pages answered for again."""
+        """Drop raw pages kept before ``upto`` whose whole span these pages answered for again.
+
+        One read over every chunk finds them (usually none: a backfill answers for new spans);
+        only chunks holding some are then written to."""
+        spans = merge_spans(replaces)
+        if not spans:
+            return
+        match = " OR ".join("(replace_from >= ? AND replace_to <= ?)" for _ in spans)
+        where = f"data_type = ? AND source = ? AND id <= ? AND ({match})"
+        values = [data_type, source, upto, *(v for span in spans for v in span)]
+        ids = [
+            int(r[0])
+            for r in self.con.execute(f"SELECT id FROM _raw_pages WHERE {where}", values).fetchall()
+        ]
+        if not ids:
+            return
         for chunk in self._raw_chunks():
-            for lo, hi in merge_spans(replaces):
-                self.con.execute(
-                    f"DELETE FROM {chunk} WHERE data_type = ? AND source = ? AND id <= ? AND "
-                    "replace_from >= ? AND replace_to <= ?",
-                    [data_type, source, upto, lo, hi],
-                )
+            self.con.execute(f"DELETE FROM {chunk} WHERE id IN (SELECT unnest(?))", [ids])
 
     # --- sync state -----------------------------------------------------------------------
 

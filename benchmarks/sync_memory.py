@@ -91,6 +91,8 @@ def child(vault: Path, concurrency: int, out: Path) -> None:
     from fitvault.vault import Vault
 
     duck: dict[str, float] = {"peak_mb": 0.0}
+    if os.environ.get("FV_RAW_CHUNK_PAGES"):
+        store_mod.RAW_CHUNK_PAGES = int(os.environ["FV_RAW_CHUNK_PAGES"])
     if os.environ.get("FV_DUCK_MEM"):
         store_mod.MEMORY_LIMIT = os.environ["FV_DUCK_MEM"]
     connect = store_mod._connect
@@ -139,6 +141,18 @@ def child(vault: Path, concurrency: int, out: Path) -> None:
         sync_mod.PageBuffer = functools.partial(  # type: ignore[misc]
             sync_mod.PageBuffer, max_rows=int(os.environ["FV_MAX_ROWS"])
         )
+    if os.environ.get("FV_PARSE_THREADS"):
+        import concurrent.futures
+
+        init = sync_mod.Syncer.__init__
+
+        def fewer_parsers(self: Any, *a: Any, **k: Any) -> None:
+            init(self, *a, **k)
+            self._worker = concurrent.futures.ThreadPoolExecutor(
+                int(os.environ["FV_PARSE_THREADS"]), thread_name_prefix="fitvault-parse"
+            )
+
+        sync_mod.Syncer.__init__ = fewer_parsers  # type: ignore[method-assign]
     if os.environ.get("FV_TRIM"):
         libc = ctypes.CDLL("libc.so.6")
         close = store_mod.Store.close

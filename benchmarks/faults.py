@@ -1,35 +1,53 @@
-"""Faults: a full backfill through each fault class, compared with a fault-free backfill.
+"""Faults: full backfills through each fault class, compared with a fault-free backfill.
 
-For every fault class of ``fitvault.simulator.faults`` (and all of them at once), the same
-seeded world is backfilled (every stored type) through the in-process simulator with that
-fault injected, and the final vault is compared with a fault-free run's: every catalog table,
-row by row, as multisets (so a duplicate and a loss are told apart). A run that ends with a
-fitvault error (a refresh token refused, say) is resumed as a user would — after signing in
-again when the error asks for it — up to eight times; an exception that is not fitvault's
-own is a crash.
+For every fault class of ``fitvault.simulator.faults`` (and all of them at once), a seeded
+world is backfilled (every stored type) through the in-process simulator with that fault
+injected, and the final vault is compared with a fault-free run's over the same world: every
+catalog table, row by row, as multisets (so a duplicate and a loss are told apart). A run that
+ends with a fitvault error (a refresh token refused, say) is resumed as a user would — after
+signing in again when the error asks for it — up to eight times; an exception that is not
+fitvault's own is a crash.
 
-Why not a year: one all-types backfill of a 365-day world takes ≈ 300 s in-process on this
-2-core machine (quota off), so 19 of them cannot fit in 15 minutes. The default 30-day world
-(≈ 25 s a run on an idle machine) nearly does; ``benchmarks/campaign.py`` runs a 7-day world so
-that kills, the soak and the fuzzers fit beside it; ``--days`` picks another size.
+Two worlds. Each class alone runs over a ``--days`` world (the campaign: 7) at rates far above
+the live API's (≈ 0.1–1 %), so a few hundred requests meet it several times. ``realistic`` —
+every class at once at 1 % each (token-down 50 % of refreshes; 401s bring refreshes; the clock
+ten minutes ahead) — runs over a ``--big-days`` world (default 365), so every class meets a
+year of data; its notes count what each class injected. The refused refresh token is left out
+of it (as of ``all``): each refusal ends a run by design, and a year makes ≈ 16 refreshes.
+
+Time, measured on this shared 2-core machine (quota off, limiter off): a 365-day all-types
+backfill is 1 655 requests and 7.96 M rows; 148 s in one process at load ≈ 2 (plus 7 s to
+build the world's data, 470 MB), 196 s beside a second worker at load ≈ 5. ``realistic`` over it:
+1 908 requests, 183 retries, 250 s. ``all`` (the per-class rates together) over a year took
+315 s and 3 216 requests: too long beside the rest of the campaign. A 7-day run is ≈ 4.5 s
+alone, 10–18 s under load; this whole script with ``--days 7`` took 382 s at load ≈ 5.
+
+So the jobs run in ``--workers`` forked processes (default 2): simulator and client share one
+process's GIL, so one backfill uses one core. The worlds' data is built before the fork (the
+workers share it) and no job's time includes it; jobs start longest first (the big world's
+clean and ``realistic`` runs at once), and each table row is printed when its run is done.
+Rows are compared inside DuckDB (``EXCEPT ALL`` both ways over the two vault files): 8 M rows
+made into Python tuples cost more time than a backfill and gigabytes.
+
+The client's limiter (300 requests a sliding minute, for the live quota) would stretch a year's
+1 655 requests over at least 5.5 minutes, twice the backfill's own time: the syncs pass
+``per_minute=None`` (an option of ``Vault.sync``/``async_sync``), so it never waits (148 s for
+1 655 requests shows it did not), and the simulator's quota is off (``quota_per_minute=None``).
 
 Clock skew (``skew-ahead``/``skew-behind``: the server's clock ten minutes off the client's)
 counts as "injected" every answer given on the skewed clock. Faults that land on the roll-up
 POSTs (rollUp/dailyRollUp, which the roll-up-only types use) are counted in ``rollup``.
 
-Rates are higher than the live API's (≈ 0.1–1 %) so that a backfill of a few hundred requests
-meets each fault several times.
-
 Retries sleep as they do for a user (stamina's backoff, and the 429's Retry-After of 1 s), so
 ``overhead`` is the real cost of the faults. Two things are cheaper in-process than on a
 network and say so in the table: a ``timeout`` fault is raised at once (over a socket the
-client first waits its 30 s read timeout), and a ``reset`` costs no reconnect.
+client first waits its 30 s read timeout), and a ``reset`` costs no reconnect. Runs share the
+machine with each other and with whatever else runs, so ``overhead`` moves by ±40 % from run
+to run; the figures that must not move are lost, dup and crashes.
 
-The world's data is built on first use, so a first clean run warms it up and a second one is
-the baseline; the machine is shared, so ``overhead`` moves by ±20 % from run to run with load.
-
-``--quick`` (for the tests): a 4-day world, five types (one served only as roll-ups). Last line:
-``rows_lost=… rows_duplicated=… crashes=… faults_injected=…`` (summed over the classes).
+``--quick`` (for the tests): 4- and 8-day worlds, five types (one served only as roll-ups).
+Last line: ``rows_lost=… rows_duplicated=… crashes=… faults_injected=…`` (summed over the
+runs), then ``days=`` and ``big_days=``: the two worlds' sizes.
 """
 
 from __future__ import annotations
@@ -197,6 +215,8 @@ def backfill(job: Job) -> Outcome:
     seconds = time.perf_counter() - started
     assert sim.faults is not None
     dice = sim.faults
+    if job.fault in BIG:  # proof that every class met the big world (and how often)
+        notes.insert(0, " ".join(f"{k}:{n}" for k, n in sorted(dice.injected.items())))
     # data and account calls, all runs
     requests = dice.requests["api"] + dice.requests["paged"] + dice.requests["rollup"]
     on_rollups = sum(n for k, n in dice.rolled.items() if k.startswith("rollup:"))

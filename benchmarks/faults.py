@@ -56,13 +56,14 @@ import argparse
 import asyncio
 import collections
 import datetime as dt
-import multiprocessing
+import functools
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing.pool import AsyncResult
+from multiprocessing import get_context
 from pathlib import Path
 
 import duckdb
@@ -145,6 +146,7 @@ class Outcome:
     notes: str = ""
     on_rollups: int = 0  # faults rolled for roll-up POSTs
     retries: int = 0
+    failed: bool = False  # the run did not finish: no vault to compare
 
 
 @dataclass
@@ -302,16 +304,25 @@ def jobs(chosen: list[str], days: int, big_days: int, directory: Path) -> list[J
 
 def run_all(todo: list[Job], workers: int) -> Iterator[Outcome]:
     """The jobs in ``workers`` forked processes (each in-process backfill is bound to one core:
-    simulator and client share its GIL), or here when ``workers`` is 1."""
+    simulator and client share its GIL), or here when ``workers`` is 1. A job that raised (or
+    whose worker died) comes back as a crash."""
     if workers <= 1:
         count_retries()
-        yield from (backfill(job) for job in todo)
+        for job in todo:
+            yield _guarded(job, functools.partial(backfill, job))
         return
     # fork: the workers inherit PLAN's built worlds instead of building their own
-    with multiprocessing.get_context("fork").Pool(workers, initializer=count_retries) as pool:
-        pending: list[AsyncResult[Outcome]] = [pool.apply_async(backfill, (j,)) for j in todo]
-        for job in pending:
-            yield job.get()  # in order: each world's clean run comes before its faulted ones
+    with ProcessPoolExecutor(workers, get_context("fork"), initializer=count_retries) as pool:
+        pending = [(job, pool.submit(backfill, job)) for job in todo]  # started in this order
+        for job, future in pending:
+            yield _guarded(job, future.result)  # in order: each clean run before its faults
+
+
+def _guarded(job: Job, outcome: Callable[[], Outcome]) -> Outcome:
+    try:
+        return outcome()
+    except Exception as exc:  # not the sync's (backfill catches those): the benchmark's own
+        return Outcome(job, 0, 0, 0, 1, 0.0, f"CRASH {type(exc).__name__}: {exc}", failed=True)
 
 
 def count_rows(vault: Path) -> int:
@@ -375,17 +386,21 @@ def report(outcomes: Iterator[Outcome]) -> collections.Counter[str]:
         days = run.job.days
         if run.job.fault == "clean":
             clean[days] = run
+            rows = "no" if run.failed else count_rows(run.job.vault)
             print(
-                f"clean, {days}-day world: {run.requests} requests, {count_rows(run.job.vault)} "
-                f"rows, {run.seconds:.1f} s",
+                f"clean, {days}-day world: {run.requests} requests, {rows} rows, "
+                f"{run.seconds:.1f} s {run.notes}",
                 flush=True,
             )
+            totals.update(crashes=run.crashes)
             if len(clean) == 1:
                 print(header, flush=True)
             continue
         base = clean[days]
-        lost, dup = compare(base.job.vault / VAULT_FILE, run.job.vault / VAULT_FILE)
-        overhead = run.seconds / base.seconds - 1
+        lost = dup = 0
+        if not (run.failed or base.failed):
+            lost, dup = compare(base.job.vault / VAULT_FILE, run.job.vault / VAULT_FILE)
+        overhead = run.seconds / base.seconds - 1 if base.seconds else 0.0
         print(
             f"{run.job.fault:<14}{days:>5}{run.injected:>9}{run.on_rollups:>7}{run.retries:>8}"
             f"{run.requests:>9}{run.stops:>6}{lost:>9}{dup:>9}{run.seconds:>8.1f}"

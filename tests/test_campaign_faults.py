@@ -64,3 +64,18 @@ def test_jobs_put_the_big_world_first_and_each_clean_run_before_its_faults(
     ]
     assert [(j.fault, j.days) for j in faults.jobs(["realistic"], 7, 0, tmp_path)] == []
     assert [j.fault for j in faults.jobs(["503"], 7, 365, tmp_path)] == ["clean", "503"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_job_that_raises_comes_back_as_a_crash(
+    faults: ModuleType, tmp_path: Path, workers: int
+) -> None:
+    """A job failing in the benchmark itself (here: a world never built) is a crash row, in a
+    worker process as in-process, and the jobs after it still run."""
+    todo = [faults.Job("503", 3, tmp_path), faults.Job("reset", 5, tmp_path)]
+    outcomes = list(faults.run_all(todo, workers))
+    assert [(o.job.fault, o.crashes, o.failed) for o in outcomes] == [
+        ("503", 1, True),
+        ("reset", 1, True),
+    ]
+    assert outcomes[0].notes == "CRASH KeyError: 3"

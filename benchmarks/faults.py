@@ -65,6 +65,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx2
@@ -235,7 +236,9 @@ def backfill(job: Job) -> Outcome:
     )
 
 
-def compare(want: Path, got: Path, tables: dict[str, list[str]] | None = None) -> tuple[int, int]:
+def compare_files(
+    want: Path, got: Path, tables: dict[str, list[str]] | None = None
+) -> tuple[int, int]:
     """(rows lost, rows duplicated or spurious) over every table of two vault files.
 
     Multiset differences (EXCEPT ALL) inside DuckDB: a year's ≈ 8 M rows as Python tuples took
@@ -257,6 +260,39 @@ def compare(want: Path, got: Path, tables: dict[str, list[str]] | None = None) -
                     lost += n
                 else:
                     extra += n
+    return lost, extra
+
+
+# kills.py and diskfull.py compare small vaults row by row in Python
+def table_rows(vault: Vault) -> dict[str, collections.Counter[tuple[Any, ...]]]:
+    """Every catalog table as a multiset of rows (NaN made comparable)."""
+    out = {}
+    with vault.store(read_only=True) as store:
+        for name, table in catalog.TABLES.items():
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            rows = store.con.execute(f"SELECT {cols} FROM {name}").fetchall()
+            out[name] = collections.Counter(tuple(_comparable(v) for v in row) for row in rows)
+    return out
+
+
+def _comparable(value: Any) -> Any:
+    """Hashable and equal to itself: NaN as None, lists and structs as tuples."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, list):
+        return tuple(_comparable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _comparable(v)) for k, v in value.items()))
+    return value
+
+
+def compare(
+    want: dict[str, collections.Counter[tuple[Any, ...]]],
+    got: dict[str, collections.Counter[tuple[Any, ...]]],
+) -> tuple[int, int]:
+    """(rows lost, rows duplicated or spurious) over every table."""
+    lost = sum(sum((want[t] - got[t]).values()) for t in want)
+    extra = sum(sum((got[t] - want[t]).values()) for t in want)
     return lost, extra
 
 
@@ -399,7 +435,7 @@ def report(outcomes: Iterator[Outcome]) -> collections.Counter[str]:
         base = clean[days]
         lost = dup = 0
         if not (run.failed or base.failed):
-            lost, dup = compare(base.job.vault / VAULT_FILE, run.job.vault / VAULT_FILE)
+            lost, dup = compare_files(base.job.vault / VAULT_FILE, run.job.vault / VAULT_FILE)
         overhead = run.seconds / base.seconds - 1 if base.seconds else 0.0
         print(
             f"{run.job.fault:<14}{days:>5}{run.injected:>9}{run.on_rollups:>7}{run.retries:>8}"

@@ -45,9 +45,9 @@ def test_compare_counts_lost_and_duplicated_rows_as_multisets(
     same = vault_file(tmp_path / "same.duckdb", [two, one, two, nan])
     got = vault_file(tmp_path / "got.duckdb", [nan, nan, one, two])
     tables = {"t": ["x", "l", "s"]}
-    assert faults.compare(want, same, tables) == (0, 0)
-    assert faults.compare(want, got, tables) == (1, 1)  # one `two` lost, one NaN row extra
-    assert faults.compare(got, want, tables) == (1, 1)
+    assert faults.compare_files(want, same, tables) == (0, 0)
+    assert faults.compare_files(want, got, tables) == (1, 1)  # one `two` lost, one NaN row extra
+    assert faults.compare_files(got, want, tables) == (1, 1)
 
 
 def test_jobs_put_the_big_world_first_and_each_clean_run_before_its_faults(

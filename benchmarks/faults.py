@@ -17,10 +17,12 @@ of it (as of ``all``): each refusal ends a run by design, and a year makes ≈ 1
 
 Time, measured on this shared 2-core machine (quota off, limiter off): a 365-day all-types
 backfill is 1 655 requests and 7.96 M rows; 148 s in one process at load ≈ 2 (plus 7 s to
-build the world's data, 470 MB), 196 s beside a second worker at load ≈ 5. ``realistic`` over it:
-1 908 requests, 183 retries, 250 s. ``all`` (the per-class rates together) over a year took
-315 s and 3 216 requests: too long beside the rest of the campaign. A 7-day run is ≈ 4.5 s
-alone, 10–18 s under load; this whole script with ``--days 7`` took 382 s at load ≈ 5.
+build the world's data, 470 MB), 196–300 s beside a second worker at load 5–11 (other
+engineers' benchmarks). ``realistic`` over it: ≈ 1 905 requests, ≈ 180 retries, 227–336 s
+(+10 to +28 %); each class met 11–25 times, 15 of them on roll-up POSTs. ``all`` (the
+per-class rates together) over a year took 315 s and 3 216 requests: too long beside the rest
+of the campaign. A 7-day run is ≈ 4.5 s alone, 7–21 s under load. This whole script with
+``--days 7`` took 328–465 s at load 5–11 (the year's two runs ≈ 340 s of it, at once).
 
 So the jobs run in ``--workers`` forked processes (default 2): simulator and client share one
 process's GIL, so one backfill uses one core. The worlds' data is built before the fork (the

@@ -8,7 +8,7 @@ ends with a fitvault error (a refresh token refused, say) is resumed as a user w
 signing in again when the error asks for it — up to eight times; an exception that is not
 fitvault's own is a crash.
 
-Two worlds. Each class alone runs over a ``--days`` world (the campaign: 7) at rates far above
+Two worlds. Each class alone runs over a ``--days`` world (the campaign: 14) at rates far above
 the live API's (≈ 0.1–1 %), so a few hundred requests meet it several times. ``realistic`` —
 every class at once at 1 % each (token-down 50 % of refreshes; 401s bring refreshes; the clock
 ten minutes ahead) — runs over a ``--big-days`` world (default 365), so every class meets a
@@ -21,8 +21,10 @@ build the world's data, 470 MB), 196–300 s beside a second worker at load 5–
 engineers' benchmarks). ``realistic`` over it: ≈ 1 905 requests, ≈ 180 retries, 227–336 s
 (+10 to +28 %); each class met 11–25 times, 15 of them on roll-up POSTs. ``all`` (the
 per-class rates together) over a year took 315 s and 3 216 requests: too long beside the rest
-of the campaign. A 7-day run is ≈ 4.5 s alone, 7–21 s under load. This whole script with
-``--days 7`` took 328–465 s at load 5–11 (the year's two runs ≈ 340 s of it, at once).
+of the campaign. A 7-day run is ≈ 4.5 s alone, 7–21 s under load; most of it does not grow
+with the world: the 20 classes took 100 s over 7 days, 120 s over 14 and 256 s over 21 (two
+workers, load ≈ 5). This whole script with ``--days 7`` took 328–465 s at load 5–11 (the
+year's two runs ≈ 340 s of it, at once).
 
 So the jobs run in ``--workers`` forked processes (default 2): simulator and client share one
 process's GIL, so one backfill uses one core. The worlds' data is built before the fork (the
@@ -125,6 +127,20 @@ SKEWED = {"all": 600.0, "realistic": 600.0} | SKEWS  # the server's clock off th
 BIG = ("realistic",)  # the classes run over the big world (--big-days) instead of --days
 
 
+def rates(fault: str, days: int) -> dict[str, float]:
+    """The class's rates over a ``days`` world ("clean": none).
+
+    Every refused refresh stops a run (the user signs in again and re-runs), so for
+    ``invalid-grant`` the 401s that bring refreshes thin out as the world grows: a run meets
+    as many refusals as over 7 days, not one per ≈ 33 requests (a 21-day world at 3 % used
+    up all eight resumes and ended with rows missing).
+    """
+    out = dict(CLASSES.get(fault, {}))
+    if fault == "invalid-grant":
+        out["401"] *= min(1.0, 7 / days)
+    return out
+
+
 @dataclass(frozen=True)
 class Job:
     """One backfill: a fault class over a world of ``days`` days, into ``directory``."""
@@ -184,7 +200,7 @@ def backfill(job: Job) -> Outcome:
     """
     world, types = PLAN.worlds[job.days], PLAN.types
     # "clean": no rates, requests counted
-    spec = FaultSpec(CLASSES.get(job.fault, {}), seed=SEED, skew=SKEWED.get(job.fault, 0.0))
+    spec = FaultSpec(rates(job.fault, job.days), seed=SEED, skew=SKEWED.get(job.fault, 0.0))
     sim = create_app(
         world, clock=lambda: NOW.timestamp(), auto_approve=True, quota_per_minute=None, faults=spec
     )

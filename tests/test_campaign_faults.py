@@ -79,3 +79,14 @@ def test_a_job_that_raises_comes_back_as_a_crash(
         ("reset", 1, True),
     ]
     assert outcomes[0].notes == "CRASH KeyError: 3"
+
+
+def test_refused_refreshes_stay_as_few_as_in_a_week_whatever_the_world(
+    faults: ModuleType,
+) -> None:
+    """invalid-grant's 401 rate halves when the world doubles past 7 days (each refusal stops
+    a run); the other classes keep their rates."""
+    assert faults.rates("invalid-grant", 4) == {"401": 0.03, "invalid-grant": 1.0}
+    assert faults.rates("invalid-grant", 14) == {"401": 0.015, "invalid-grant": 1.0}
+    assert faults.rates("401", 365) == {"401": 0.03}
+    assert faults.rates("clean", 365) == {}

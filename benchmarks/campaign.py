@@ -19,9 +19,11 @@ here, so 20 of them cannot fit; faults.py's docstring has the numbers); kills ov
 world (each trial is two CLI processes); the soak's vault holds a year of steps, sleep and
 resting heart rate — heart rate left out because a year of it takes most of a backfill's time
 before the first of the 100 syncs. ``--quick`` runs each part at its smallest, for the tests.
-Measured with faults per class over 7 days: 803 s in all (faults 466, kills 93, diskfull 19,
-soak 80, fuzz 144) while other benchmarks kept the load average at 3–11. The classes alone took
-100 s over 7 days and 120 s over 14 (hence 14), 256 s over 21: too much for a machine this shared.
+Measured (2026-11-30, other engineers' benchmarks keeping the load average at 1–10): 648 s in
+all, faults 336 (per class over 14 days, every class at once over 365), kills 76, diskfull 17,
+soak 82, fuzz 137; with faults per class over 7 days, at load 3–11: 803 s, faults 466. The
+classes alone took 100 s over 7 days, 120 s over 14 and 256 s over 21 (load ≈ 5): 21 days
+would not leave room for a machine this shared.
 
 Last line: ``rows_lost=… rows_duplicated=… crashes=… kills=… fuzz_cases=…`` (summed over parts).
 """

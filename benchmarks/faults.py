@@ -23,8 +23,8 @@ engineers' benchmarks). ``realistic`` over it: ≈ 1 905 requests, ≈ 180 retri
 per-class rates together) over a year took 315 s and 3 216 requests: too long beside the rest
 of the campaign. A 7-day run is ≈ 4.5 s alone, 7–21 s under load; most of it does not grow
 with the world: the 20 classes took 100 s over 7 days, 120 s over 14 and 256 s over 21 (two
-workers, load ≈ 5). This whole script with ``--days 7`` took 328–465 s at load 5–11 (the
-year's two runs ≈ 340 s of it, at once).
+workers, load ≈ 5). This whole script took 328–465 s with ``--days 7`` at load 5–11 and
+335 s with ``--days 14`` at load ≈ 6 (the year's two runs ≈ 230–340 s of it, at once).
 
 So the jobs run in ``--workers`` forked processes (default 2): simulator and client share one
 process's GIL, so one backfill uses one core. The worlds' data is built before the fork (the

@@ -13,7 +13,7 @@ the live API's (≈ 0.1–1 %), so a few hundred requests meet it several times.
 every class at once at 1 % each (token-down 50 % of refreshes; 401s bring refreshes; the clock
 ten minutes ahead) — runs over a ``--big-days`` world (default 365), so every class meets a
 year of data; its notes count what each class injected. The refused refresh token is left out
-of it (as of ``all``): each refusal ends a run by design, and a year makes ≈ 16 refreshes.
+of it (as from ``all``): each refusal ends a run by design, and a year makes ≈ 16 refreshes.
 
 Time, measured on this shared 2-core machine (quota off, limiter off): a 365-day all-types
 backfill is 1 655 requests and 7.96 M rows; 148 s in one process at load ≈ 2 (plus 7 s to
@@ -23,8 +23,9 @@ engineers' benchmarks). ``realistic`` over it: ≈ 1 905 requests, ≈ 180 retri
 per-class rates together) over a year took 315 s and 3 216 requests: too long beside the rest
 of the campaign. A 7-day run is ≈ 4.5 s alone, 7–21 s under load; most of it does not grow
 with the world: the 20 classes took 100 s over 7 days, 120 s over 14 and 256 s over 21 (two
-workers, load ≈ 5). This whole script took 328–465 s with ``--days 7`` at load 5–11 and
-335 s with ``--days 14`` at load ≈ 6 (the year's two runs ≈ 230–340 s of it, at once).
+workers, load 5–8; at 21 days invalid-grant used up its resumes: since thinned out, see
+``rates``). This whole script took 328–465 s with ``--days 7`` at load 5–11 and 335 s with
+``--days 14`` at load ≈ 6 (the year's two runs ≈ 230–340 s of it, at once).
 
 So the jobs run in ``--workers`` forked processes (default 2): simulator and client share one
 process's GIL, so one backfill uses one core. The worlds' data is built before the fork (the

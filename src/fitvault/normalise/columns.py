@@ -50,13 +50,24 @@ def timestamps(values: Sequence[str | None] | pa.Array) -> pa.Array:
         raise DataError(f"bad timestamp: {exc}") from exc
 
 
+MAX_OFFSET_S = 86_400  # no zone is a day off UTC (real ones: −12 h … +14 h)
+
+
+def offset_s(text: object) -> int:
+    """One ``"-14400s"`` UTC offset → seconds, or a ``DataError`` for anything else."""
+    try:
+        seconds = parse_duration_s(text)
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise DataError(f"bad UTC offset: {text!r}") from exc
+    if abs(seconds) > MAX_OFFSET_S:
+        raise DataError(f"UTC offset out of range: {text!r}")
+    return seconds
+
+
 def offsets(values: Sequence[str | None] | pa.Array) -> pa.Array:
     """``"-14400s"`` durations → int32 seconds; parsed once per distinct value (a handful)."""
     encoded = pa.array(values, pa.string()).dictionary_encode()
-    try:
-        seconds = [parse_duration_s(v) for v in encoded.dictionary.to_pylist()]
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"bad UTC offset: {exc}") from exc
+    seconds = [None if v is None else offset_s(v) for v in encoded.dictionary.to_pylist()]
     return pc.take(pa.array(seconds, pa.int32()), encoded.indices)
 
 

@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from fitvault._errors import DataError
-from fitvault._time import parse_duration_s
 from fitvault.catalog import (
     HEART_RATE_TABLE,
     SLEEP_SESSIONS_TABLE,
@@ -26,7 +25,15 @@ from fitvault.catalog import (
     DataType,
 )
 from fitvault.normalise import declared
-from fitvault.normalise.columns import Batch, key_span, local_dates, offsets, table, timestamps
+from fitvault.normalise.columns import (
+    Batch,
+    key_span,
+    local_dates,
+    offset_s,
+    offsets,
+    table,
+    timestamps,
+)
 
 SOURCE = "google-health-api"
 _TOKEN_TAIL = re.compile(rb'"nextPageToken"\s*:\s*"([^"\\]*)"\s*}\s*$')
@@ -289,8 +296,8 @@ def _sleep_rows(
     row = {
         "start_time": s.interval.startTime,
         "end_time": s.interval.endTime,
-        "start_utc_offset_s": parse_duration_s(s.interval.startUtcOffset),
-        "end_utc_offset_s": parse_duration_s(s.interval.endUtcOffset),
+        "start_utc_offset_s": offset_s(s.interval.startUtcOffset),
+        "end_utc_offset_s": offset_s(s.interval.endUtcOffset),
         "local_date": None,
         "sleep_type": s.type,
         "is_main_sleep": meta.mainSleep,
@@ -314,7 +321,7 @@ def _sleep_rows(
         stages["session_start"].append(s.interval.startTime)
         stages["start_time"].append(st.startTime)
         stages["end_time"].append(st.endTime)
-        stages["utc_offset_s"].append(parse_duration_s(st.startUtcOffset))
+        stages["utc_offset_s"].append(offset_s(st.startUtcOffset))
         stages["stage"].append(st.type)
         stages["source"].append(source)
 

@@ -100,12 +100,21 @@ def test_sigkill_mid_sync_then_rerun_matches_an_uninterrupted_sync(
     assert table_rows(broken) == want
 
 
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[str]:
+    """The same world with 0.4 s before each data page: the sync lasts long enough for a
+    reader on a loaded machine to read several times while it runs."""
+    sim = create_app(World.default(days=10, seed=11), quota_per_minute=None)
+    with serve_in_thread(unhurried(sim.app, seconds=0.4)) as url:
+        yield url
+
+
 def test_a_notebook_reading_in_a_loop_during_a_sync_sees_no_error(
-    tmp_path: Path, server: str
+    tmp_path: Path, slow_server: str
 ) -> None:
     """DuckDB admits one writing process; the sync holds the file only while it commits, and
     readers wait for those moments transparently."""
-    vault = signed_in(tmp_path / "v", server)
+    vault = signed_in(tmp_path / "v", slow_server)
     proc = cli_sync(vault)
     reads, errors, rows = 0, [], []
     while proc.poll() is None:

@@ -45,6 +45,8 @@ from typing import IO
 
 import httpx2
 
+from fitvault.sync import quota_seconds
+
 QUOTA = 300  # requests per sliding minute: the live API's limit, and the simulator's default
 SEED = 7
 
@@ -60,7 +62,7 @@ class Run:
     @property
     def bound_s(self) -> float:
         """The least time the quota allows: request i + 300 waits a minute after request i."""
-        return (self.requests - 1) // QUOTA * 60.0 if self.requests else 0.0
+        return quota_seconds(self.requests, QUOTA)
 
     @property
     def fluid_bound_s(self) -> float:

@@ -151,6 +151,7 @@ class Store:
         self._pending_coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self.record_revisions = True  # a rebuild replays history: nothing new to record
         self._known_sources: dict[str, set[str]] = {}  # valid while the file stays open
+        self._unsaved: VaultError | None = None  # a checkpoint that could not be written
         with self._translate("opening the vault"):
             if not read_only:
                 _private_file(self.path)
@@ -169,17 +170,42 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self._shut()
+        if kind is None:
+            self._raise_unsaved()
 
     def close(self) -> None:
+        """Let go of the file; raises if a checkpoint could not be written (a full disk)."""
+        self._shut()
+        self._raise_unsaved()
+
+    def _shut(self) -> None:
+        """Close the connection. A writing store checkpoints first, itself: DuckDB's own
+        checkpoint at close drops its errors, so a disk that filled up there went unreported
+        (the rows safe in the write-ahead log, the command ending as if all were well). A
+        failed checkpoint is kept and raised by the next use or an explicit close."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            con, self._con = self._con, None
+            if con is None:
+                return
+            try:
+                if not self.read_only:
+                    con.execute("CHECKPOINT")
+                    self._unsaved = None
+            except duckdb.Error as exc:
+                if _disk_full(exc):  # anything else (another transaction open): DuckDB's
+                    self._unsaved = _vault_error(self.path, "writing the vault file", exc)
+            finally:
+                con.close()
+
+    def _raise_unsaved(self) -> None:
+        if self._unsaved is not None:
+            error, self._unsaved = self._unsaved, None
+            raise error
 
     def _let_go(self) -> None:
         """A transient store keeps the file at most ``HOLD_S`` from opening it: quick
@@ -188,7 +214,7 @@ class Store:
             return
         due = self._opened + HOLD_S - time.monotonic()
         if due <= 0:
-            self.close()
+            self._shut()
         elif self._timer is None:
             self._timer = threading.Timer(due, self._idle_close)
             self._timer.daemon = True
@@ -198,7 +224,7 @@ class Store:
         with self._lock:
             self._timer = None
             if self._depth == 0:
-                self.close()
+                self._shut()
 
     def _ensure_schema(self) -> None:
         """Create or migrate the schema, in one transaction."""
@@ -306,14 +332,10 @@ class Store:
         with self._lock:
             self._depth += 1
             try:
+                self._raise_unsaved()
                 yield
             except duckdb.Error as exc:
-                if _disk_full(exc):
-                    raise VaultError(
-                        f"{self.path}: the disk is full (while {doing}); what was saved before "
-                        "is kept: free space, then rerun `fitvault sync` (or the same import)"
-                    ) from exc
-                raise VaultError(f"{self.path}: failed while {doing}: {exc}") from exc
+                raise _vault_error(self.path, doing, exc) from exc
             finally:
                 self._depth -= 1
                 if self._depth == 0 and self.transient:
@@ -619,6 +641,15 @@ def _discard(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
+
+
+def _vault_error(path: Path, doing: str, exc: duckdb.Error) -> VaultError:
+    if _disk_full(exc):
+        return VaultError(
+            f"{path}: the disk is full (while {doing}); what was saved before "
+            "is kept: free space, then rerun `fitvault sync` (or the same import)"
+        )
+    return VaultError(f"{path}: failed while {doing}: {exc}")
 
 
 def _disk_full(exc: duckdb.Error) -> bool:

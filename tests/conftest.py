@@ -70,7 +70,7 @@ def transport(sim: Simulator) -> httpx2.ASGITransport:
     return httpx2.ASGITransport(app=sim.app)
 
 
-SERVER = "http://simulator.test"
+SERVER = "http://127.0.0.1:9"
 
 
 def browser_via(transport: httpx2.AsyncBaseTransport) -> Callable[[str], object]:

@@ -20,6 +20,7 @@ import pytest
 from fitvault import auth, catalog
 from fitvault._errors import AuthFlowError, ConfigError, RefreshTokenExpired
 from fitvault.auth import Account, LoopbackReceiver, TokenManager, TokenStore, authorize
+from fitvault.legacy_auth import LegacyAccount
 from fitvault.simulator.app import create_app
 from fitvault.simulator.world import World
 from fitvault.vault import Vault, parse_types
@@ -385,3 +386,28 @@ def test_a_server_url_without_http_scheme_and_host_is_a_config_error(url: str) -
     """Account.for_server refuses anything but an http(s) URL with a host."""
     with pytest.raises(ConfigError, match="--server"):
         Account.for_server(url, ["s"])
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "http://10.0.0.5:8080", "http://[fe80::1]"])
+def test_plain_http_to_another_machine_is_refused_for_both_apis(url: str) -> None:
+    """Tokens and health data never travel unencrypted: http:// only to this machine."""
+    with pytest.raises(ConfigError, match="unencrypted; use https://"):
+        Account.for_server(url, ["s"])
+    with pytest.raises(ConfigError, match="unencrypted; use https://"):
+        LegacyAccount.for_server(url, "app", "secret")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.53",
+        "http://[::1]:9",
+        "http://localhost:8080",
+        "http://sim.localhost",
+        "https://example.com",
+    ],
+)
+def test_plain_http_on_loopback_and_https_anywhere_are_accepted(url: str) -> None:
+    assert Account.for_server(url, ["s"]).api_base.startswith(url)
+    assert LegacyAccount.for_server(url, "app", "secret").api_base.startswith(url)

@@ -323,6 +323,11 @@ def test_a_server_that_is_not_a_url_exits_2(
         )
         assert code == 2, bad
         assert repr(bad) in err
+    code, _, err = run_main(
+        monkeypatch, capsys, "auth", "--server", "http://example.com", "--vault", str(tmp_path)
+    )
+    assert code == 2
+    assert "unencrypted; use https://" in err
     assert not (tmp_path / "account.json").exists()
 
 

@@ -30,7 +30,7 @@ from fitvault.sources.fitbit_legacy import GONE_HELP, LegacyClient, series
 from fitvault.store import Store
 from tests.test_cli import run_main
 
-BASE = "http://legacy.test"
+BASE = "http://127.0.0.1:9"
 START = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC).timestamp()  # 12:00, so resets fall on hours
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import ipaddress
 import json
 import logging
 import secrets
@@ -128,7 +129,23 @@ def check_server_url(url: str) -> str:
             f"--server {url!r} is not an http(s) URL with a host; "
             "use e.g. http://127.0.0.1:8080 (what `fitvault simulate` prints)"
         )
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ConfigError(
+            f"--server {url!r} would carry the tokens and the health data unencrypted; use "
+            "https:// (plain http:// is for a server on this machine: 127.0.0.1, ::1, localhost)"
+        )
     return url
+
+
+def _loopback(host: str) -> bool:
+    """``host`` names this machine: a loopback address, ``localhost`` or a name under it."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def account_for(

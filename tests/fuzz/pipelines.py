@@ -170,7 +170,7 @@ def legacy_sync_page(marker: str, body: bytes) -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         vault = Vault(Path(tmp) / "vault")
-        vault.authorize(source="fitbit-legacy", server="http://simulator.test",
+        vault.authorize(source="fitbit-legacy", server="http://127.0.0.1:9",
                         open_url=browser_via(transport), transport=transport)  # fmt: skip
         try:
             report = asyncio.run(vault.async_legacy_sync(

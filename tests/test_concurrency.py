@@ -16,12 +16,14 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fitvault._errors import VaultLocked
-from fitvault._lock import SYNC_LOCK
+from fitvault._lock import SYNC_LOCK, sync_lock
 from fitvault.auth import TokenStore
 from fitvault.simulator.app import create_app
 from fitvault.simulator.server import serve_in_thread
+from fitvault.simulator.takeout import write_archive
 from fitvault.simulator.world import World
 from fitvault.store import VAULT_FILE, Store
+from fitvault.vault import Vault
 from tests.test_kill import CLASSIC, cli_sync, signed_in, unhurried
 from tests.test_sync import table_rows
 
@@ -54,7 +56,7 @@ def wait_for_lock(directory: Path, pid: int, proc: subprocess.Popen[bytes]) -> N
     lock = directory / SYNC_LOCK
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if lock.exists() and lock.read_text() == str(pid):
+        if lock.exists() and lock.read_text().split()[:1] == [str(pid)]:
             return
         time.sleep(0.01)
     raise AssertionError("the first sync never took the lock")
@@ -94,6 +96,63 @@ def test_a_second_sync_is_refused_and_the_vault_equals_one_sync(
     again = cli_sync(busy)  # nothing left behind blocks the next run
     assert again.wait(120) == 0, (busy.directory / "sync.log").read_text()
     assert table_rows(busy) == table_rows(lone)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Takeout archive of another 20 days of the same kind of person."""
+    return write_archive(World.default(days=20, seed=6), tmp_path_factory.mktemp("t") / "t.zip")
+
+
+def cli_import(vault: Vault, archive: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fitvault", "import", str(archive)],
+        env={**os.environ, "FITVAULT_HOME": str(vault.directory)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_an_import_beside_a_sync_waits_for_it_then_imports_and_a_sync_beside_an_import_is_refused(
+    tmp_path: Path, served: tuple[str, TokenCalls], archive: Path
+) -> None:
+    """`fitvault import` started during a sync says what it waits for and runs once the sync
+    is done (before, the two took turns at the file and the one waiting longer than 30 s for a
+    long commit gave up); the vault then equals a sync followed by the import. A sync started
+    while an import holds the vault is refused at once, naming the import."""
+    url, _ = served
+    busy = signed_in(tmp_path / "busy", url)
+    sync = cli_sync(busy)
+    wait_for_lock(busy.directory, sync.pid, sync)
+    try:
+        imported = cli_import(busy, archive)
+        overlapped = "the import starts when it has finished" in imported.stderr
+    finally:
+        synced = sync.wait(120)
+    assert overlapped, imported.stderr
+    assert f"`fitvault sync` (process {sync.pid}) is writing to the vault" in imported.stderr
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert synced == 0, (busy.directory / "sync.log").read_text()
+
+    alone = signed_in(tmp_path / "alone", url)
+    assert cli_sync(alone).wait(120) == 0
+    assert cli_import(alone, archive).returncode == 0
+    assert table_rows(busy) == table_rows(alone)
+
+    with sync_lock(busy.directory, "import"):
+        refused = subprocess.run(
+            [sys.executable, "-m", "fitvault", "sync", "--types", CLASSIC],
+            env={**os.environ, "FITVAULT_HOME": str(busy.directory)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert refused.returncode == VaultLocked.exit_code
+    said = refused.stdout + refused.stderr
+    assert f"A `fitvault import` (process {os.getpid()}) is writing to" in said, said
+    assert "run `fitvault sync` again once it has finished" in said
+    assert "Traceback" not in said
 
 
 REFRESHER = """

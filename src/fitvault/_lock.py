@@ -12,7 +12,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 from fitvault._errors import VaultError, VaultLocked
@@ -41,43 +41,66 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def _holder(fd: int) -> str:
-    """The PID the holder wrote into the file, in words (best effort: it is a hint)."""
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(os.pread(fd, 32, 0).decode().strip())
-        return f" (process {pid})"
-    return ""
+def _holder(fd: int) -> tuple[str, str]:
+    """(the holder's command, " (process N)") from what it wrote into the file (best effort:
+    it is a hint; a holder that could not write it is a sync, the oldest kind)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid, *doing = os.pread(fd, 64, 0).decode().split()
+        return (doing[0] if doing else "sync"), f" (process {int(pid)})"
+    return "sync", ""
 
 
-def _claim(fd: int) -> None:
-    """Write our PID so that a refused process can name us. The lock is the kernel's, the PID
-    only a hint: on a full disk the holder goes on unnamed (the store then says the disk is
-    full, with what to do) rather than failing on the hint."""
+def _claim(fd: int, doing: str) -> None:
+    """Write our PID and command so that a refused process can name us. The lock is the
+    kernel's, this only a hint: on a full disk the holder goes on unnamed (the store then
+    says the disk is full, with what to do) rather than failing on the hint."""
     os.ftruncate(fd, 0)
     with contextlib.suppress(OSError):
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {doing}".encode(), 0)
 
 
 @contextlib.contextmanager
-def sync_lock(directory: Path) -> Iterator[None]:
-    """Hold the vault's sync lock, or raise VaultLocked at once if another sync holds it.
+def sync_lock(
+    directory: Path,
+    doing: str = "sync",
+    *,
+    wait: Callable[[str], None] | None = None,
+    poll: float = 0.2,
+) -> Iterator[None]:
+    """Hold the vault's writer lock (a sync, an import, a rebuild: ``doing``).
 
-    Two syncs would fetch the same pages twice and interleave their commits; refusing the
-    second (as ``flock -n`` does for cron jobs) is what a scheduled sync overlapping a manual
-    one wants: the running sync fills the vault anyway.
+    Without ``wait``, raise VaultLocked at once if another process holds it: two syncs would
+    fetch the same pages twice and interleave their commits, and refusing the second (as
+    ``flock -n`` does for cron jobs) is what a scheduled sync overlapping a manual one wants.
+    With ``wait``, it is called once with what holds the lock and the lock is waited for (an
+    import beside a sync runs after it, instead of both writers taking turns at the file until
+    one gives up on a long commit).
     """
     fd = _open(Path(directory) / SYNC_LOCK)
     try:
         if not _try_lock(fd):
-            raise VaultLocked(
-                f"Another `fitvault sync`{_holder(fd)} is already running on {directory}; "
-                "let it finish (it fetches everything this one would), then run "
-                "`fitvault status` to see the result."
-            )
-        _claim(fd)
+            holder, pid = _holder(fd)
+            if wait is None:
+                raise VaultLocked(_refusal(directory, doing, holder, pid))
+            wait(f"`fitvault {holder}`{pid}")
+            while not _try_lock(fd):
+                time.sleep(poll)
+        _claim(fd, doing)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _refusal(directory: Path, doing: str, holder: str, pid: str) -> str:
+    if holder == doing == "sync":
+        return (
+            f"Another `fitvault sync`{pid} is already running on {directory}; let it finish "
+            "(it fetches everything this one would), then run `fitvault status` to see the result."
+        )
+    return (
+        f"A `fitvault {holder}`{pid} is writing to {directory}; run `fitvault {doing}` again "
+        "once it has finished."
+    )
 
 
 @contextlib.asynccontextmanager
@@ -95,12 +118,12 @@ async def token_lock(
         while not _try_lock(fd):
             if time.monotonic() >= deadline:
                 raise VaultLocked(
-                    f"Another process{_holder(fd)} has been refreshing the sign-in of "
+                    f"Another process{_holder(fd)[1]} has been refreshing the sign-in of "
                     f"{directory} for {wait:.0f} s; end it (or let it go on), then run the "
                     "command again."
                 )
             await asyncio.sleep(poll)
-        _claim(fd)
+        _claim(fd, "refresh")
         yield
     finally:
         os.close(fd)

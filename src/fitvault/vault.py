@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -326,16 +327,22 @@ class Vault:
         zone: str | None = None,
         dry_run: bool = False,
         progress: importer.Progress | None = None,
+        waiting: Callable[[str], None] | None = None,
     ) -> importer.ImportSummary:
         """Import a Google Takeout / Fitbit export: zips read in place (the parts of a
-        multi-part export together) or an extracted folder. See ``fitvault.importer``."""
+        multi-part export together) or an extracted folder. See ``fitvault.importer``.
+
+        While another process writes to the vault (a sync) the import waits for it;
+        ``waiting`` is told once what it waits for."""
         files = [Path(p) for p in paths]
         missing = [str(p) for p in files if not p.exists()]
         if missing:
             raise ConfigError(f"no such file or folder: {', '.join(missing)}")
         if dry_run:
             return importer.import_archive(None, files, zone=zone, dry_run=True)
-        with self.store() as store:
+        # One writer at a time: an import beside a running sync waits for it to finish.
+        writer = sync_lock(self.directory, "import", wait=waiting or _say_waiting)
+        with writer, self.store() as store:
             settings = store.get_meta("settings") or {}
             return importer.import_archive(
                 store, files, zone=zone, fallback_zone=settings.get("timeZone"), progress=progress
@@ -343,7 +350,7 @@ class Vault:
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Rebuild every table from the kept raw pages (no network); returns rows per table."""
-        with self.store(create=False) as store:
+        with sync_lock(self.directory, "rebuild"), self.store(create=False) as store:
             total = store.count("_raw_pages")
             with store.transaction("rebuilding tables from raw pages"):
                 store.clear_tables()
@@ -630,6 +637,13 @@ class Vault:
         from fitvault import status
 
         return status.status(self.directory)
+
+
+def _say_waiting(holder: str) -> None:
+    """The Python API's word while an import waits for another writer (a notebook shows it)."""
+    logging.getLogger("fitvault").warning(
+        "%s is writing to the vault; the import waits for it to finish", holder
+    )
 
 
 def _date(value: dt.date | str | None, what: str) -> dt.date | None:

@@ -91,6 +91,12 @@ def import_(
             zone=tz,
             dry_run=dry_run,
             progress=lambda n, total, _: bar.update(task, completed=n, total=total),
+            waiting=lambda holder: err.print(
+                f"{holder} is writing to the vault; the import starts when it has finished "
+                "(Ctrl-C stops waiting)",
+                markup=False,
+                highlight=False,
+            ),
         )
     for line in summary.lines():
         out.print(line, highlight=False)

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -301,3 +302,39 @@ def test_a_day_total_and_the_minutes_it_sums_count_once(tmp_path: Path) -> None:
                 assert sorted(s for s, _ in got) == sorted(set(standing))
                 assert sum(n for _, n in got) == 90
                 assert store.count("_others_steps") == (1 if source == API else 2)
+
+
+def test_a_day_total_is_matched_however_far_apart_its_start_and_a_minute_of_it_lie(
+    tmp_path: Path,
+) -> None:
+    """A merge reads only the batch's stretch of the table (Shape.near); the widest a match can
+    lie: a total starting at local midnight at UTC+14 and a minute of that local date at
+    23:58, UTC-12 — starts 49 h 58 min apart. Either order, one count, the better row stands."""
+    day = dt.date(2026, 11, 1)
+    start = dt.datetime(2026, 10, 31, 10, tzinfo=dt.UTC)  # 2026-11-01 00:00 at UTC+14
+    minute = dt.datetime(2026, 11, 2, 11, 58, tzinfo=dt.UTC)  # 2026-11-01 23:58 at UTC-12
+
+    def rows(begin: dt.datetime, end: dt.datetime, offset_h: int, n: int, source: str) -> Any:
+        return {
+            "steps": columns.table(
+                catalog.STEPS_TABLE,
+                {
+                    "start_time": [begin],
+                    "end_time": [end],
+                    "utc_offset_s": [offset_h * 3600],
+                    "local_date": [day],
+                    "count": [n],
+                    "source": [source],
+                },
+            )
+        }
+
+    total = (rows(start, minute + dt.timedelta(minutes=2), 14, 90, LEGACY), LEGACY)
+    fine = (rows(minute, minute + dt.timedelta(minutes=1), -12, 40, API), API)
+    for i, pages in enumerate(([total, fine], [fine, total])):
+        with Store(tmp_path / str(i)) as store:
+            for batch, source in pages:
+                store.commit_page(STEPS, batch, source=source, replace=None, covered=None, raw=None)
+            got = store.con.execute("SELECT source, count FROM steps").fetchall()
+            assert got == [(API, 40)], pages
+            assert store.con.execute("SELECT source FROM _others_steps").fetchall() == [(LEGACY,)]

@@ -27,6 +27,7 @@ path: the rows are replaced in place, nothing to rank.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ RANK = {"google-health-api": 0, "fitbit-legacy": 1, "takeout": 2}
 MIN_OVERLAP = 0.5  # of the shorter session
 WINNERS_DROPPED = "r._in = 't'"  # rows of _m_old that stood in the table
 COARSE = "1 HOUR"  # an interval longer than this is a total that finer rows may spell out
+NEAR_INTERVAL = dt.timedelta(days=3)  # Shape.near: intervals of one local date start closer
 DDL = """
 CREATE TABLE IF NOT EXISTS _sources (table_name VARCHAR, source VARCHAR,
     PRIMARY KEY (table_name, source));
@@ -57,6 +59,15 @@ def rank(source: str) -> tuple[int, str]:
 def others(table: str) -> str:
     """The table holding every other source's row of a reading."""
     return f"_others_{table}"
+
+
+def _sql_value(value: object) -> str:
+    """A key bound as a SQL literal (a constant, so DuckDB can skip row groups with it)."""
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMPTZ '{value.isoformat()}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    raise TypeError(f"no SQL literal for a key of type {type(value).__name__}")
 
 
 def _literal(text: str) -> str:
@@ -143,6 +154,20 @@ class Shape:
             return [self.same(a, b), self.covers(a, b), self.covers(b, a)]
         return [self.same(a, b)]
 
+    def near(self, alias: str, keys: tuple[object, object] | None, hops: int = 1) -> str:
+        """A predicate every row of ``alias`` meets that can be the same reading as a row whose
+        first key lies in ``keys`` (``hops`` relations away): one range on that column, which
+        DuckDB answers from row-group statistics, so a merge into a long history reads only the
+        batch's stretch of it instead of the whole table. Samples and daily rows match on the
+        key itself; an interval also matches a coarse one of the same local date, which starts
+        at most ~50 h apart; sessions match by overlap, of any length, and are not narrowed."""
+        if keys is None or self.sessions:
+            return "TRUE"
+        lo, hi = keys
+        if self.intervals:
+            lo, hi = lo - hops * NEAR_INTERVAL, hi + hops * NEAR_INTERVAL  # type: ignore[operator]
+        return f'{alias}."{self.table.key[0]}" BETWEEN {_sql_value(lo)} AND {_sql_value(hi)}'
+
     def exists(self, table: str, alias: str, other: str, where: str = "TRUE") -> str:
         """Some row of ``table`` (as ``alias``, filtered by ``where``) is ``other``'s reading."""
         return (
@@ -180,6 +205,7 @@ class Merger:
         self.known = known if known is not None else {}
         self._batch_rows = 0
         self._key_range: tuple[object, object] = (None, None)
+        self._near_keys: tuple[object, object] | None = None  # Shape.near's, for this batch
 
     def sources(self, table: str) -> set[str]:
         if table not in self.known:
@@ -212,12 +238,13 @@ class Merger:
             if batch.num_rows:
                 mm = pc.min_max(batch.column(shape.table.key[0]))
                 self._key_range = (mm["min"].as_py(), mm["max"].as_py())
+            self._near_keys = _key_range(batch, shape)
             present = self.sources(shape.name)
             mixed = bool(present - {source})
             old = self._drop_old(shape, source, spans, mixed)
             if mixed:
                 if old is not None:
-                    self._promote(shape, source, present)
+                    self._promote(shape, source, present, old)
                 self._place(shape, source, children)
             else:
                 self._insert_all(shape, children)
@@ -304,26 +331,29 @@ class Merger:
             [shape.name, source],
         )
 
-    def _promote(self, shape: Shape, source: str, present: set[str]) -> None:
+    def _promote(self, shape: Shape, source: str, present: set[str], old: pa.Table) -> None:
         """Where a dropped winner shadowed other sources' rows, the best of them comes back."""
+        keys = _key_range(old, shape)
+        near_o, near_t = shape.near("o", keys), shape.near("t", keys, hops=2)
         for other in sorted(present - {source}, key=rank):
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _m_move AS "
-                f"SELECT o.rowid AS _rid, o.* FROM {others(shape.name)} o WHERE o.source = ? "
-                f"AND {shape.exists('_m_old', 'r', 'o', WINNERS_DROPPED)} "
-                f"AND NOT {shape.exists(shape.name, 't', 'o')}",
+                f"SELECT o.rowid AS _rid, o.* FROM {others(shape.name)} o WHERE {near_o} "
+                f"AND o.source = ? AND {shape.exists('_m_old', 'r', 'o', WINNERS_DROPPED)} "
+                f"AND NOT {shape.exists(shape.name, 't', 'o', near_t)}",
                 [other],
             )
-            self._move(shape, from_others=True)
+            self._move(shape, from_others=True, near=shape.near("t", keys))
 
     def _place(self, shape: Shape, source: str, children: dict[str, pa.Table]) -> None:
         """Batch rows that a better source already holds go to the others; the rest replace
         the worse sources' rows, which go to the others."""
         r, level, lit = _rank_sql("t.source"), rank(source)[0], _literal(source)
         better = f"t.source <> {lit} AND ({r} < {level} OR ({r} = {level} AND t.source < {lit}))"
+        near = shape.near("t", self._near_keys)
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _m_lose AS SELECT b.* FROM _m_batch b WHERE "
-            + shape.exists(shape.name, "t", "b", better)
+            + shape.exists(shape.name, "t", "b", f"{near} AND {better}")
         )
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _m_win AS SELECT b.* FROM _m_batch b WHERE NOT EXISTS "
@@ -331,11 +361,11 @@ class Merger:
         )
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _m_move AS "
-            f"SELECT t.rowid AS _rid, t.* FROM {shape.name} t WHERE t.source <> ? "
+            f"SELECT t.rowid AS _rid, t.* FROM {shape.name} t WHERE {near} AND t.source <> ? "
             f"AND {shape.exists('_m_win', 'b', 't')}",
             [source],
         )
-        self._move(shape, from_others=False)
+        self._move(shape, from_others=False, near=near)
         self.con.execute(f"INSERT INTO {shape.name} BY NAME SELECT * FROM _m_win")
         self.con.execute(f"INSERT INTO {others(shape.name)} BY NAME SELECT * FROM _m_lose")
         key0 = shape.table.key[0]
@@ -364,13 +394,16 @@ class Merger:
                 finally:
                     self.con.unregister("_m_child")
 
-    def _move(self, shape: Shape, *, from_others: bool) -> None:
-        """Move the rows in ``_m_move`` (with their children) between a table and its others."""
+    def _move(self, shape: Shape, *, from_others: bool, near: str = "TRUE") -> None:
+        """Move the rows in ``_m_move`` (with their children) between a table and its others;
+        ``near`` (on alias ``t``) holds for every row moved."""
         src, dst = shape.name, others(shape.name)
         if from_others:
             src, dst = dst, src
         self.con.execute(f"INSERT INTO {dst} BY NAME SELECT * EXCLUDE (_rid) FROM _m_move")
-        self.con.execute(f"DELETE FROM {src} WHERE rowid IN (SELECT _rid FROM _m_move)")
+        self.con.execute(
+            f"DELETE FROM {src} t WHERE {near} AND t.rowid IN (SELECT _rid FROM _m_move)"
+        )
         key0 = shape.table.key[0]
         for child in shape.children:
             csrc, cdst = child.name, others(child.name)
@@ -415,6 +448,16 @@ def seen_by_sql(shape: Shape, where: str = "TRUE") -> str:
         f"SELECT t.*, list_prepend(t.source, coalesce((SELECT list(s ORDER BY r, s) FROM "
         f"({found})), [])) AS seen_by FROM {shape.name} t WHERE {where}"
     )
+
+
+def _key_range(rows: pa.Table, shape: Shape) -> tuple[object, object] | None:
+    """The least and greatest first key of ``rows``; None when a key is missing (a null key
+    matches a null one, which no range holds) or there are no rows."""
+    column = rows.column(shape.table.key[0])
+    if not rows.num_rows or column.null_count:
+        return None
+    mm = pc.min_max(column)
+    return (mm["min"].as_py(), mm["max"].as_py())
 
 
 def _repeats_a_key(rows: pa.Table, key: Sequence[str]) -> bool:

@@ -350,7 +350,8 @@ class Vault:
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Rebuild every table from the kept raw pages (no network); returns rows per table."""
-        with sync_lock(self.directory, "rebuild"), self.store(create=False) as store:
+        # The store first: a rebuild of no vault says so and creates nothing (not even a lock).
+        with self.store(create=False) as store, sync_lock(self.directory, "rebuild"):
             total = store.count("_raw_pages")
             with store.transaction("rebuilding tables from raw pages"):
                 store.clear_tables()

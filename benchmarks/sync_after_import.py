@@ -43,9 +43,14 @@ SEED = 7
 
 
 def child(side: str, vault: Path, since: str) -> None:
-    """Sync ``vault`` from ``since`` in this process; print one JSON line of figures."""
-    from fitvault import provenance, store
+    """Sync ``vault`` from ``since`` in this process, with the CLI's memory settings; print
+    one JSON line of figures."""
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # as `fitvault sync` sets it
+
+    from fitvault import provenance, store, sync
     from fitvault.vault import Vault
+
+    sync.lean_memory()
 
     if side == "baseline":
         provenance.Shape.near = lambda self, *a, **k: "TRUE"  # type: ignore[method-assign]

@@ -86,7 +86,7 @@ from fitvault.store import VAULT_FILE
 from fitvault.vault import Vault
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-SERVER = "http://simulator.test"
+SERVER = "http://simulator.localhost"
 SEED = 7
 QUICK_TYPES = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate", "floors"]
 RESUMES = 8  # each resume fetches only what is missing (and the recent days)

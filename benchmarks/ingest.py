@@ -39,7 +39,7 @@ from fitvault.catalog import STORED_TYPES, scopes_for
 from fitvault.vault import Vault
 
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-SERVER = "http://replay.local"
+SERVER = "http://replay.localhost"
 POINT_TABLE = {
     "heart-rate": "heart_rate",
     "steps": "steps",

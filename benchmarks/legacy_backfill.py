@@ -48,7 +48,7 @@ from fitvault.store import Store
 from fitvault.vault import Vault
 
 NOW = dt.datetime(2026, 10, 20, 15, 0, tzinfo=dt.UTC)  # before the shutdown: the face serves
-SERVER = "http://simulator.test"
+SERVER = "http://simulator.localhost"
 U = "/1/user/-"
 TUTORIAL_DAILY = (
     U + "/activities/heart/date/{d}/1d/1sec.json",

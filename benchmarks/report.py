@@ -65,7 +65,9 @@ def build(directory: Path, years: int) -> None:
         async with httpx2.AsyncClient() as real:
             await real.get(answer.headers["location"])
 
-    vault.authorize(server="http://sim.bench", open_url=open_url, transport=transport, types=TYPES)
+    vault.authorize(
+        server="http://sim.localhost", open_url=open_url, transport=transport, types=TYPES
+    )
     coro = vault.async_sync(types=TYPES, transport=transport, per_minute=None, clock=lambda: NOW)
     synced = asyncio.run(coro)
     done.write_text(json.dumps(synced.rows))

@@ -35,7 +35,7 @@ from fitvault.simulator.world import World
 from fitvault.vault import Vault
 
 START = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
-SERVER = "http://simulator.test"
+SERVER = "http://simulator.localhost"
 TYPES = ["heart-rate", "steps", "sleep", "daily-resting-heart-rate"]
 
 

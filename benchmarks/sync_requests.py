@@ -131,7 +131,7 @@ def run_sync(world: World, directory: Path, max_window: dt.timedelta | None) -> 
     async def opener(url: str) -> None:
         await press_allow(url, transport=transport)
 
-    vault.authorize(server="http://simulator.local", open_url=opener, transport=transport)
+    vault.authorize(server="http://simulator.localhost", open_url=opener, transport=transport)
 
     async def go() -> SyncReport:
         return await vault.async_sync(

@@ -62,6 +62,17 @@ def wait_for_lock(directory: Path, pid: int, proc: subprocess.Popen[bytes]) -> N
     raise AssertionError("the first sync never took the lock")
 
 
+def run_cli(vault: Vault, *args: str) -> subprocess.CompletedProcess[str]:
+    """A `fitvault` command on ``vault``, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "fitvault", *args],
+        env={**os.environ, "FITVAULT_HOME": str(vault.directory)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_a_second_sync_is_refused_and_the_vault_equals_one_sync(
     tmp_path: Path, served: tuple[str, TokenCalls]
 ) -> None:
@@ -72,13 +83,7 @@ def test_a_second_sync_is_refused_and_the_vault_equals_one_sync(
     first = cli_sync(busy)
     wait_for_lock(busy.directory, first.pid, first)
     try:
-        second = subprocess.run(
-            [sys.executable, "-m", "fitvault", "sync", "--types", CLASSIC],
-            env={**os.environ, "FITVAULT_HOME": str(busy.directory)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        second = run_cli(busy, "sync", "--types", CLASSIC)
         overlapped = first.poll() is None
     finally:  # never leave the first running, whatever failed
         finished = first.wait(120)
@@ -104,16 +109,6 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_archive(World.default(days=20, seed=6), tmp_path_factory.mktemp("t") / "t.zip")
 
 
-def cli_import(vault: Vault, archive: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fitvault", "import", str(archive)],
-        env={**os.environ, "FITVAULT_HOME": str(vault.directory)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_an_import_beside_a_sync_waits_for_it_then_imports_and_a_sync_beside_an_import_is_refused(
     tmp_path: Path, served: tuple[str, TokenCalls], archive: Path
 ) -> None:
@@ -126,7 +121,7 @@ def test_an_import_beside_a_sync_waits_for_it_then_imports_and_a_sync_beside_an_
     sync = cli_sync(busy)
     wait_for_lock(busy.directory, sync.pid, sync)
     try:
-        imported = cli_import(busy, archive)
+        imported = run_cli(busy, "import", str(archive))
         overlapped = "the import starts when it has finished" in imported.stderr
     finally:
         synced = sync.wait(120)
@@ -137,17 +132,11 @@ def test_an_import_beside_a_sync_waits_for_it_then_imports_and_a_sync_beside_an_
 
     alone = signed_in(tmp_path / "alone", url)
     assert cli_sync(alone).wait(120) == 0
-    assert cli_import(alone, archive).returncode == 0
+    assert run_cli(alone, "import", str(archive)).returncode == 0
     assert table_rows(busy) == table_rows(alone)
 
     with sync_lock(busy.directory, "import"):
-        refused = subprocess.run(
-            [sys.executable, "-m", "fitvault", "sync", "--types", CLASSIC],
-            env={**os.environ, "FITVAULT_HOME": str(busy.directory)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        refused = run_cli(busy, "sync", "--types", CLASSIC)
     assert refused.returncode == VaultLocked.exit_code
     said = refused.stdout + refused.stderr
     assert f"A `fitvault import` (process {os.getpid()}) is writing to" in said, said

@@ -197,7 +197,9 @@ class Store:
                     con.execute("CHECKPOINT")
                     self._unsaved = None
             except duckdb.Error as exc:
-                if _disk_full(exc):  # anything else (another transaction open): DuckDB's
+                # Anything else (another connection's transaction still open) is left to
+                # DuckDB's own checkpoint at close, as before.
+                if _disk_full(exc):
                     self._unsaved = _vault_error(self.path, "writing the vault file", exc)
             finally:
                 con.close()

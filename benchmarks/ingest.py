@@ -92,7 +92,10 @@ def record(out: Path, days: int) -> None:
         await press_allow(url, transport=inner)
 
     vault.authorize(server=SERVER, open_url=opener, transport=inner)
-    asyncio.run(vault.async_sync(transport=recorder, per_minute=None, clock=lambda: NOW))
+    sync = vault.async_sync(
+        types=list(POINT_TABLE), transport=recorder, per_minute=None, clock=lambda: NOW
+    )
+    asyncio.run(sync)
     (out / "index.json").write_text(json.dumps(recorder.index))
 
 
@@ -104,7 +107,9 @@ def fitvault_ingest(folder: Path, index: dict[str, str], directory: Path) -> dic
     token = {"access_token": "replay", "expires_at": 4e9, "scope": " ".join(scopes)}
     TokenStore(directory).save(token)
     replay = Replay(folder, index)
-    sync = Vault(directory).async_sync(transport=replay, per_minute=None, clock=lambda: NOW)
+    sync = Vault(directory).async_sync(
+        types=list(POINT_TABLE), transport=replay, per_minute=None, clock=lambda: NOW
+    )
     report = asyncio.run(sync)
     return {name: report.rows[table] for name, table in POINT_TABLE.items()}
 

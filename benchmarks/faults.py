@@ -85,6 +85,10 @@ from fitvault.simulator.world import World
 from fitvault.store import VAULT_FILE
 from fitvault.vault import Vault
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package
+# kills.py and diskfull.py compare small vaults row by row with the tests' helper, from here
+from tests.simulator.test_faults import table_rows as table_rows
+
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
 SERVER = "http://simulator.localhost"
 SEED = 7
@@ -280,29 +284,6 @@ def compare_files(
                 else:
                     extra += n
     return lost, extra
-
-
-# kills.py and diskfull.py compare small vaults row by row in Python
-def table_rows(vault: Vault) -> dict[str, collections.Counter[tuple[Any, ...]]]:
-    """Every catalog table as a multiset of rows (NaN made comparable)."""
-    out = {}
-    with vault.store(read_only=True) as store:
-        for name, table in catalog.TABLES.items():
-            cols = ", ".join(f'"{c}"' for c in table.column_names)
-            rows = store.con.execute(f"SELECT {cols} FROM {name}").fetchall()
-            out[name] = collections.Counter(tuple(_comparable(v) for v in row) for row in rows)
-    return out
-
-
-def _comparable(value: Any) -> Any:
-    """Hashable and equal to itself: NaN as None, lists and structs as tuples."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, list):
-        return tuple(_comparable(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _comparable(v)) for k, v in value.items()))
-    return value
 
 
 def compare(

@@ -235,10 +235,13 @@ class Merger:
         self.con.register("_m_batch", batch)
         try:
             self._batch_rows = batch.num_rows
+            self._near_keys = None
             if batch.num_rows:
-                mm = pc.min_max(batch.column(shape.table.key[0]))
+                keys = batch.column(shape.table.key[0])
+                mm = pc.min_max(keys)
                 self._key_range = (mm["min"].as_py(), mm["max"].as_py())
-            self._near_keys = _key_range(batch, shape)
+                if not keys.null_count:  # a null key matches a null one, which no range holds
+                    self._near_keys = self._key_range
             present = self.sources(shape.name)
             mixed = bool(present - {source})
             old = self._drop_old(shape, source, spans, mixed)

@@ -304,16 +304,26 @@ def test_over_a_real_socket_a_drop_and_a_stall_are_what_httpx_reports(
 
 
 def table_rows(vault: Vault) -> dict[str, collections.Counter[tuple[Any, ...]]]:
-    """Every catalog table as a multiset of rows (NaN made comparable)."""
+    """Every catalog table as a multiset of rows (NaN made comparable); benchmarks/faults.py,
+    kills.py and diskfull.py compare vaults with it too."""
     out = {}
     with vault.store(read_only=True) as store:
         for name, table in catalog.TABLES.items():
             cols = ", ".join(f'"{c}"' for c in table.column_names)
             rows = store.con.execute(f"SELECT {cols} FROM {name}").fetchall()
-            out[name] = collections.Counter(
-                tuple(None if isinstance(v, float) and v != v else v for v in row) for row in rows
-            )
+            out[name] = collections.Counter(tuple(_comparable(v) for v in row) for row in rows)
     return out
+
+
+def _comparable(value: Any) -> Any:
+    """Hashable and equal to itself: NaN as None, lists and structs as tuples."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, list):
+        return tuple(_comparable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _comparable(v)) for k, v in value.items()))
+    return value
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import math
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from fitvault._time import to_us
 from fitvault.simulator.app import Simulator, create_app
 from fitvault.simulator.world import World
 from fitvault.sources.google_health import Window
-from fitvault.sync import Frontier, plan_windows, subtract
+from fitvault.sync import PIECE_DAYS, Frontier, plan_windows, shape_windows, subtract
 from fitvault.vault import Vault
 from tests.conftest import DST_NOW, FALL_BACK, NOW, FakeClock, sign_in, sync
 
@@ -385,6 +386,23 @@ def test_a_window_not_paged_along_its_axis_is_answered_for_as_a_whole() -> None:
     assert f.step(70, 99, last=False) == ((0, 100), None)
     assert f.step(10, 60, last=False) == (None, None)
     assert f.step(0, 9, last=True) == (None, (0, 90))
+
+
+@pytest.mark.parametrize(("days", "pieces"), [(1, 1), (5, 2), (20, 4), (56, 4), (365, 27)])
+def test_a_long_backfill_is_walked_in_neighbouring_pieces(days: int, pieces: int) -> None:
+    """Heart rate (walked in up to four pieces at once) is cut into pieces of at most two
+    weeks, newest first, that tile the window: the walks running at once are neighbours, so
+    the rows they append together span weeks — not months of a year's history each."""
+    day = 86_400_000_000
+    window = Window(10 * day, (10 + days) * day)
+    got = shape_windows(catalog.get("heart-rate"), [window], concurrency=4)
+    assert len(got) == pieces
+    assert got[0].hi == window.hi
+    assert got[-1].lo == window.lo
+    assert all(a.lo == b.hi for a, b in itertools.pairwise(got))  # adjacent, newest first
+    assert all(w.hi - w.lo <= PIECE_DAYS * day for w in got)
+    # Walked one at a time, nothing is cut.
+    assert shape_windows(catalog.get("heart-rate"), [window], concurrency=1) == [window]
 
 
 def test_coverage_stops_short_of_the_stretch_the_server_may_still_fill() -> None:

@@ -7,7 +7,10 @@ import asyncio
 import datetime as dt
 import itertools
 import math
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import numpy as np
@@ -494,6 +497,43 @@ def test_a_failed_save_is_raised_on_the_buffer_that_made_it() -> None:
         first.settle()
     writer.close()
     assert saved == ["second"]
+
+
+def test_parsing_saving_and_checkpoints_take_turns(
+    vault: Vault, transport: httpx2.ASGITransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync's heavy steps — parsing a page, saving a batch, closing the file (DuckDB
+    checkpoints there) — run one at a time, however many windows are walked at once: their
+    memory would otherwise add up at the sync's peak. Each step's start and end is recorded
+    from inside it; no two may overlap."""
+    from fitvault import store as store_mod
+    from fitvault import sync as sync_mod
+
+    steps: list[tuple[float, float, str, int]] = []
+    guard = threading.Lock()
+
+    def timed(kind: str, fn: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with guard:
+                    steps.append((start, time.perf_counter(), kind, threading.get_ident()))
+
+        return run
+
+    monkeypatch.setattr(sync_mod, "normalise", timed("parse", sync_mod.normalise))
+    monkeypatch.setattr(store_mod.Store, "commit", timed("save", store_mod.Store.commit))
+    monkeypatch.setattr(store_mod.Store, "_shut", timed("close", store_mod.Store._shut))
+    report = sync(vault, transport, concurrency=4, types=["heart-rate", "steps", "sleep"])
+    assert len(report.windows["heart-rate"]) == 4
+    assert {"parse", "save", "close"} <= {kind for _, _, kind, _ in steps}
+    threads = {thread for *_, thread in steps}
+    assert len(threads) > 2  # parse threads and the writer did the work
+    # A save closes the file itself when it is due (nested, on its own thread).
+    for (s1, e1, k1, t1), (s2, e2, k2, t2) in itertools.combinations(steps, 2):
+        assert t1 == t2 or e1 <= s2 or e2 <= s1, f"a {k1} and a {k2} ran at once"
 
 
 def test_lean_memory_switches_arrow_to_the_system_allocator() -> None:

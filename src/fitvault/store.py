@@ -146,6 +146,9 @@ class Store:
         self._opened = 0.0
         self._timer: threading.Timer | None = None
         self._lock = threading.RLock()  # one user of the connection at a time (sync threads)
+        # Taken (before ``_lock``) by the idle close and its checkpoint: a sync shares it with
+        # its parsing and saving so that the three do not run at once (see Syncer).
+        self.quiet: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         self._depth = 0
         self._coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self._pending_coverage: dict[tuple[str, str], list[tuple[int, int]]] = {}
@@ -223,7 +226,7 @@ class Store:
             self._timer.start()
 
     def _idle_close(self) -> None:
-        with self._lock:
+        with self.quiet, self._lock:
             self._timer = None
             if self._depth == 0:
                 self._shut()

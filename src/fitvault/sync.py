@@ -387,6 +387,13 @@ class Syncer:
             self.concurrency, thread_name_prefix="fitvault-parse"
         )
         self._writer = Writer()
+        # One heavy step at a time: parsing a page, saving a batch, closing the file (DuckDB
+        # checkpoints there). Their working memory added up when they met, and the sync's peak
+        # was where they met most (2-year backfill, benchmarks/sync_wall.py: 278 and 306 MB in
+        # two runs; 279 MB taking turns). A backfill waits on the quota, not the CPU (99 s of
+        # 317 s for a year), so turns cost no wall time.
+        self._quiet = threading.RLock()
+        store.quiet = self._quiet
 
     def _remember(self, progress: ProgressFn) -> ProgressFn:
         def report(p: SyncProgress) -> None:
@@ -550,12 +557,13 @@ class Syncer:
     def _accept(self, buffer: PageBuffer, page: Page) -> int:
         """Normalise a page into the buffer; save the buffer when it is due (worker thread)."""
         try:
-            batch = normalise(buffer.dtype, page.raw.body, SOURCE)
+            with self._quiet:
+                batch = normalise(buffer.dtype, page.raw.body, SOURCE)
         except DataError as exc:
             raise DataError(f"{describe(page.raw.request)}: {exc}") from exc
         buffer.add(batch, page)
         if page.last or buffer.due():
-            buffer.flush(self.store, self._writer)
+            buffer.flush(self.store, self._writer, self._quiet)
         return batch.points
 
 
@@ -675,8 +683,14 @@ class PageBuffer:
             return False  # only the whole window is proof of completeness
         return self.rows >= self.max_rows or time.monotonic() - self.since >= self.max_seconds
 
-    def flush(self, store: Store, writer: Writer | None = None) -> None:
-        """Save the buffered pages in one transaction (on ``writer``'s thread if given)."""
+    def flush(
+        self,
+        store: Store,
+        writer: Writer | None = None,
+        quiet: contextlib.AbstractContextManager[object] | None = None,
+    ) -> None:
+        """Save the buffered pages in one transaction (on ``writer``'s thread if given, holding
+        ``quiet``)."""
         if not self.raws:
             return
         self.settle()
@@ -684,6 +698,10 @@ class PageBuffer:
         self.batches, self.raws, self.covered, self.rows = [], [], None, 0
 
         def save() -> None:
+            with quiet or contextlib.nullcontext():
+                _save()
+
+        def _save() -> None:
             # What the last transaction and the connection's close freed goes back to the
             # system before this one allocates (60-day sync: 430 → 412 MB peak).
             release_freed_memory()

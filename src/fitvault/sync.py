@@ -699,21 +699,23 @@ class PageBuffer:
 
         def save() -> None:
             with quiet or contextlib.nullcontext():
-                _save()
-
-        def _save() -> None:
-            # What the last transaction and the connection's close freed goes back to the
-            # system before this one allocates (60-day sync: 430 → 412 MB peak).
-            release_freed_memory()
-            tables = {
-                t.name: pa.concat_tables([b[t.name] for b in batches if t.name in b])
-                for t in self.dtype.tables
-                if any(t.name in b for b in batches)
-            }
-            replaces = [span for _, span in raws if span is not None]
-            store.commit(
-                self.dtype, tables, source=SOURCE, replaces=replaces, covered=covered, raws=raws
-            )
+                # What the last transaction and the connection's close freed goes back to the
+                # system before this one allocates (60-day sync: 430 → 412 MB peak).
+                release_freed_memory()
+                tables = {
+                    t.name: pa.concat_tables([b[t.name] for b in batches if t.name in b])
+                    for t in self.dtype.tables
+                    if any(t.name in b for b in batches)
+                }
+                replaces = [span for _, span in raws if span is not None]
+                store.commit(
+                    self.dtype,
+                    tables,
+                    source=SOURCE,
+                    replaces=replaces,
+                    covered=covered,
+                    raws=raws,
+                )
 
         if writer is None:
             save()
